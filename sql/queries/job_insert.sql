@@ -1,0 +1,31 @@
+-- Inserts a batch of jobs in one statement (unnest of parallel arrays) and sends one `insert`
+-- notification per queue that received an available job, never one per row. Inside a caller's
+-- transaction the notification is delivered only if that transaction commits.
+WITH input AS (
+  SELECT *
+  FROM unnest(:workers::text[], :queues::text[], :args::jsonb[], :metas::jsonb[], :tags::jsonb[],
+              :priorities::int[], :max_attempts::int[], :scheduled_at::timestamp[], :schedule_in::float8[])
+    WITH ORDINALITY AS i(worker, queue, args, meta, tags, priority, max_attempts, scheduled_at, schedule_in, ord)
+), timed AS (
+  SELECT i.*,
+         coalesce(i.scheduled_at, timezone('UTC', now()) + make_interval(secs => coalesce(i.schedule_in, 0))) AS run_at
+  FROM input i
+), inserted AS (
+  INSERT INTO {prefix}.oban_jobs
+    (state, queue, worker, args, meta, tags, priority, max_attempts, scheduled_at, attempt, attempted_by)
+  SELECT CASE WHEN t.run_at > timezone('UTC', now())
+              THEN 'scheduled'::{prefix}.oban_job_state
+              ELSE 'available'::{prefix}.oban_job_state END,
+         t.queue, t.worker, t.args, t.meta,
+         ARRAY(SELECT jsonb_array_elements_text(t.tags)),
+         t.priority, t.max_attempts, t.run_at, 0, '{}'::text[]
+  FROM timed t
+  ORDER BY t.ord
+  RETURNING id, state, queue, inserted_at, scheduled_at
+), notified AS (
+  SELECT pg_notify(:channel, json_build_object('queue', q.queue)::text)
+  FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'available') q
+)
+SELECT ins.id, ins.state::text AS state, ins.inserted_at, ins.scheduled_at
+FROM inserted ins CROSS JOIN (SELECT count(*) FROM notified) n
+ORDER BY ins.id

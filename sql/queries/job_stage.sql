@@ -1,0 +1,24 @@
+-- Makes scheduled and retryable jobs of the given queues available once their time has come, oldest
+-- first, in a bounded batch. The staged queues come from this same statement's rows (not a later
+-- snapshot), and each gets one `insert` notification so producers on every node wake at once.
+WITH due AS MATERIALIZED (
+  SELECT id
+  FROM {prefix}.oban_jobs
+  WHERE state IN ('scheduled', 'retryable')
+    AND queue = ANY(:queues::text[])
+    AND scheduled_at <= timezone('UTC', now())
+  ORDER BY scheduled_at, id
+  LIMIT :limit
+  FOR UPDATE SKIP LOCKED
+), staged AS (
+  UPDATE {prefix}.oban_jobs j
+  SET state = 'available'
+  FROM due
+  WHERE j.id = due.id
+  RETURNING j.queue
+), per_queue AS (
+  SELECT queue, count(*)::int AS count FROM staged GROUP BY queue
+), notified AS (
+  SELECT pg_notify(:channel, json_build_object('queue', queue)::text) FROM per_queue
+)
+SELECT p.queue, p.count FROM per_queue p CROSS JOIN (SELECT count(*) FROM notified) n

@@ -1,0 +1,137 @@
+import type pg from "pg";
+import { run } from "../db/sql.js";
+import { invalid } from "../errors.js";
+import { withTransaction, type Queryable } from "../db/pool.js";
+import { channel, type Job, type JobState } from "./job.js";
+import {
+  DEFAULT_MAX_ARGS_BYTES, checkJsonObject, checkMaxAttempts, checkPriority, checkQueue,
+  checkScheduleIn, checkScheduledAt, checkWorkerName, normaliseTags,
+} from "./validate.js";
+
+export interface InsertOptions {
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  tags?: string[];
+  meta?: Record<string, unknown>;
+  /** Absolute time; a future time makes the job `scheduled`. */
+  scheduledAt?: Date | string;
+  /** Seconds from the database's now. */
+  scheduleIn?: number;
+}
+
+export interface JobSpec extends InsertOptions {
+  worker: string;
+  args: Record<string, unknown>;
+}
+
+/** A validated, serialised job ready for the insert statement. */
+export interface PreparedJob {
+  worker: string;
+  queue: string;
+  args: Record<string, unknown>;
+  argsJson: string;
+  meta: Record<string, unknown>;
+  metaJson: string;
+  tags: string[];
+  priority: number;
+  maxAttempts: number;
+  scheduledAt: Date | null;
+  scheduleIn: number | null;
+}
+
+export const DEFAULTS = { queue: "default", priority: 0, maxAttempts: 20 } as const;
+
+/** Rows per statement: large enough to amortise round trips, small enough to bound memory. */
+export const INSERT_CHUNK = 5_000;
+
+export function prepareJob(spec: JobSpec, where = "", maxArgsBytes = DEFAULT_MAX_ARGS_BYTES): PreparedJob {
+  const at = (field: string) => (where ? `${where} ${field}` : field);
+  if (spec.scheduledAt !== undefined && spec.scheduleIn !== undefined) {
+    throw invalid(at("scheduledAt"), "give either scheduledAt or scheduleIn, not both");
+  }
+  const args = spec.args;
+  const argsJson = checkJsonObject(args, at("args"), maxArgsBytes);
+  const meta = spec.meta ?? {};
+  const metaJson = checkJsonObject(meta, at("meta"));
+  return {
+    worker: checkWorkerName(spec.worker, at("worker")),
+    queue: checkQueue(spec.queue ?? DEFAULTS.queue, at("queue")),
+    args,
+    argsJson,
+    meta,
+    metaJson,
+    tags: normaliseTags(spec.tags, at("tags")),
+    priority: checkPriority(spec.priority ?? DEFAULTS.priority, at("priority")),
+    maxAttempts: checkMaxAttempts(spec.maxAttempts ?? DEFAULTS.maxAttempts, at("maxAttempts")),
+    scheduledAt: spec.scheduledAt === undefined ? null : checkScheduledAt(spec.scheduledAt, at("scheduledAt")),
+    scheduleIn: spec.scheduleIn === undefined ? null : checkScheduleIn(spec.scheduleIn, at("scheduleIn")),
+  };
+}
+
+interface InsertedRow {
+  id: string;
+  state: JobState;
+  inserted_at: Date;
+  scheduled_at: Date;
+}
+
+/** One INSERT statement for the whole list (callers chunk). */
+async function insertChunk(db: Queryable, prefix: string, jobs: PreparedJob[]): Promise<Job[]> {
+  const rows = await run<InsertedRow>(db, prefix, "job_insert", {
+    workers: jobs.map((j) => j.worker),
+    queues: jobs.map((j) => j.queue),
+    args: jobs.map((j) => j.argsJson),
+    metas: jobs.map((j) => j.metaJson),
+    tags: jobs.map((j) => JSON.stringify(j.tags)),
+    priorities: jobs.map((j) => j.priority),
+    max_attempts: jobs.map((j) => j.maxAttempts),
+    // Written as ISO strings: a `timestamp without time zone` ignores the zone, so this is UTC.
+    scheduled_at: jobs.map((j) => (j.scheduledAt ? j.scheduledAt.toISOString() : null)),
+    schedule_in: jobs.map((j) => j.scheduleIn),
+    channel: channel(prefix, "insert"),
+  });
+  // Ids are drawn in the statement's row order, so sorting by id restores the input order.
+  return rows.map((row, i) => {
+    const job = jobs[i];
+    return {
+      id: row.id,
+      state: row.state,
+      queue: job.queue,
+      worker: job.worker,
+      args: job.args,
+      meta: job.meta,
+      tags: job.tags,
+      errors: [],
+      attempt: 0,
+      maxAttempts: job.maxAttempts,
+      priority: job.priority,
+      attemptedBy: [],
+      insertedAt: row.inserted_at,
+      scheduledAt: row.scheduled_at,
+      attemptedAt: null,
+      completedAt: null,
+      discardedAt: null,
+      cancelledAt: null,
+    };
+  });
+}
+
+/**
+ * Inserts jobs, one statement per chunk. Given a pool, several chunks share one transaction so a
+ * batch is all or nothing; given a client, the caller's transaction (if any) decides.
+ */
+export async function insertJobs(db: pg.Pool | Queryable, prefix: string, jobs: PreparedJob[]): Promise<Job[]> {
+  if (jobs.length === 0) return [];
+  if (jobs.length <= INSERT_CHUNK) return insertChunk(db, prefix, jobs);
+  const inChunks = async (client: Queryable) => {
+    const out: Job[] = [];
+    for (let i = 0; i < jobs.length; i += INSERT_CHUNK) out.push(...(await insertChunk(client, prefix, jobs.slice(i, i + INSERT_CHUNK))));
+    return out;
+  };
+  return isPool(db) ? withTransaction(db, inChunks) : inChunks(db);
+}
+
+function isPool(db: unknown): db is pg.Pool {
+  return typeof (db as pg.Pool).connect === "function" && typeof (db as pg.Pool).totalCount === "number";
+}

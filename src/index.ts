@@ -1,0 +1,9 @@
+export { Oban, type ObanOptions, type JobEvent, type LogEvent } from "./runtime/oban.js";
+export {
+  defineWorker, job, snooze, cancel, discard, record, registeredWorkers,
+  type Worker, type WorkerOptions, type PerformContext, type EnqueueOptions, type JobResult, type Args,
+} from "./worker.js";
+export { JOB_STATES, type Job, type JobState, type JobError } from "./engine/job.js";
+export { backoffSeconds } from "./engine/backoff.js";
+export { ObanError, type ObanErrorCode } from "./errors.js";
+export { getJob } from "./engine/jobs.js";

@@ -1,0 +1,44 @@
+import type { Queryable } from "../db/pool.js";
+import { insertJobs, prepareJob, type InsertOptions } from "../engine/insert.js";
+import type { Job } from "../engine/job.js";
+import { ObanError } from "../errors.js";
+import type { Args, Worker } from "../worker.js";
+import type { Oban } from "./oban.js";
+
+export interface EnqueueTarget {
+  /** The instance whose database and prefix to use; default: the last one started. */
+  oban?: Oban;
+  /**
+   * A pg client, typically inside your own transaction: the job (and its notification) exists if
+   * and only if that transaction commits.
+   */
+  client?: Queryable;
+}
+
+/** Applies the worker's defaults under the caller's options, validates everything, then inserts. */
+export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], options: InsertOptions & EnqueueTarget): Promise<Job<A>[]> {
+  const { Oban } = await import("./oban.js");
+  const oban = options.oban ?? Oban.current;
+  if (!oban) {
+    throw new ObanError("config", `cannot enqueue ${worker.name}: no Oban instance is running (call Oban.start(), or pass { oban })`);
+  }
+  const defaults = worker.options;
+  const prepared = list.map((args, i) =>
+    prepareJob(
+      {
+        worker: worker.name,
+        args,
+        queue: options.queue ?? defaults.queue,
+        priority: options.priority ?? defaults.priority,
+        maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+        tags: [...(defaults.tags ?? []), ...(options.tags ?? [])],
+        meta: { ...(defaults.meta ?? {}), ...(options.meta ?? {}) },
+        scheduledAt: options.scheduledAt,
+        scheduleIn: options.scheduleIn,
+      },
+      list.length > 1 ? `job ${i}:` : "",
+      oban.maxArgsBytes,
+    ),
+  );
+  return (await insertJobs(options.client ?? oban.pool, oban.prefix, prepared)) as Job<A>[];
+}

@@ -1,0 +1,182 @@
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import type pg from "pg";
+import { checkPrefix, resolveDatabase } from "../config.js";
+import { connectionFor } from "../db/connect.js";
+import { createPool } from "../db/pool.js";
+import type { Job } from "../engine/job.js";
+import { stageJobs } from "../engine/stage.js";
+import { DEFAULT_MAX_ARGS_BYTES, checkQueue } from "../engine/validate.js";
+import { invalid } from "../errors.js";
+import { registeredWorkers, type Worker } from "../worker.js";
+import { Acker } from "./acker.js";
+import { JobAbort, type Outcome } from "./executor.js";
+import { Loop } from "./loop.js";
+import { Notifier } from "./notifier.js";
+import { Producer } from "./producer.js";
+
+export interface ObanOptions {
+  /** Default: DATABASE_URL, then the PG* variables, then the embedded server under .oban/. */
+  databaseUrl?: string;
+  /** Use your own pool instead (it is not closed by stop()). */
+  pool?: pg.Pool;
+  prefix?: string;
+  /** Queue name → local concurrency limit. Omit to only enqueue. */
+  queues?: Record<string, number>;
+  /** Node name written to attempted_by and the producer rows; default: the hostname. */
+  node?: string;
+  /** Workers this instance runs; default: every worker defined in this process. */
+  workers?: Worker<any>[];
+  /** ms between fetches when nothing pokes a producer. */
+  pollInterval?: number;
+  /** ms between staging ticks (scheduled and retryable jobs whose time has come). */
+  stageInterval?: number;
+  /** ms running jobs get to finish on stop() before their signal aborts. */
+  shutdownGrace?: number;
+  /** Largest args accepted by enqueue, in bytes of JSON. */
+  maxArgsBytes?: number;
+  /** Listen for insert notifications (default true); without it producers rely on polling. */
+  notifier?: boolean;
+  poolSize?: number;
+}
+
+export interface JobEvent {
+  event: Outcome["event"];
+  job: Job;
+  durationMs: number;
+  error?: unknown;
+  queue: string;
+}
+
+export interface LogEvent {
+  level: "info" | "warn" | "error";
+  message: string;
+  error?: unknown;
+}
+
+/**
+ * A running instance: a pool, one producer per queue, the stager, the notifier and the acker.
+ * Events: "job" (JobEvent, one per finished attempt), "log" (LogEvent).
+ */
+export class Oban extends EventEmitter {
+  private static latest: Oban | undefined;
+
+  /** The instance `Worker.enqueue` uses when none is passed: the last one started and not stopped. */
+  static get current(): Oban | undefined {
+    return Oban.latest;
+  }
+
+  readonly producers = new Map<string, Producer>();
+  readonly node: string;
+  readonly maxArgsBytes: number;
+  private readonly acker: Acker;
+  private readonly stager: Loop;
+  private notifier: Notifier | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly prefix: string,
+    private readonly ownsPool: boolean,
+    private readonly url: string | undefined,
+    private readonly options: ObanOptions,
+  ) {
+    super();
+    this.node = options.node ?? process.env.OBAN_NODE ?? hostname();
+    this.maxArgsBytes = options.maxArgsBytes ?? DEFAULT_MAX_ARGS_BYTES;
+    this.acker = new Acker(pool, prefix, {
+      onLost: (acks) => this.log("warn", `${acks.length} job outcome(s) not written: the job was cancelled, rescued or deleted meanwhile (ids ${acks.map((a) => a.id).join(", ")})`),
+      onError: (error) => this.log("error", "writing job outcomes failed; will retry", error),
+    });
+    this.stager = new Loop("stager", () => this.stage(), {
+      interval: options.stageInterval ?? 1_000,
+      onError: (error) => this.log("error", "staging failed", error),
+    });
+  }
+
+  static async start(options: ObanOptions = {}): Promise<Oban> {
+    const prefix = checkPrefix(options.prefix ?? "public");
+    const queues = Object.entries(options.queues ?? {});
+    for (const [queue, limit] of queues) {
+      checkQueue(queue, "queues");
+      if (!Number.isInteger(limit) || limit < 1) throw invalid(`queues.${queue}`, `limit must be an integer >= 1 (got ${limit})`);
+    }
+    let pool = options.pool;
+    let url = options.databaseUrl;
+    if (!pool) {
+      const connection = await connectionFor(resolveDatabase(options.databaseUrl, {}));
+      url = connection.url;
+      pool = createPool(connection.url as string, { max: options.poolSize ?? Math.min(10, 2 + queues.length * 2) });
+    }
+    const oban = new Oban(pool, prefix, !options.pool, url, options);
+    oban.startServices(queues);
+    Oban.latest = oban;
+    return oban;
+  }
+
+  private startServices(queues: [string, number][]): void {
+    const workers = this.options.workers ? new Map(this.options.workers.map((w) => [w.name, w])) : registeredWorkers();
+    for (const [queue, limit] of queues) {
+      const producer = new Producer({
+        queue,
+        limit,
+        node: this.node,
+        prefix: this.prefix,
+        pool: this.pool,
+        acker: this.acker,
+        pollInterval: this.options.pollInterval ?? 1_000,
+        workers,
+        onOutcome: (job, outcome) => this.emit("job", { event: outcome.event, job, durationMs: outcome.durationMs, error: outcome.error, queue } satisfies JobEvent),
+        onError: (error) => this.log("error", `fetching from queue ${queue} failed`, error),
+      });
+      this.producers.set(queue, producer.start());
+    }
+    if (queues.length === 0) return;
+    this.stager.start();
+    if (this.options.notifier !== false && (this.url !== undefined || !this.options.pool)) {
+      this.notifier = new Notifier(this.url, this.prefix)
+        .on("insert", (message: { queue?: unknown }) => this.pokeQueue(typeof message.queue === "string" ? message.queue : undefined))
+        .on("malformed", ({ channel, error }) => this.log("warn", `dropped a malformed ${channel} notification`, error))
+        .on("disconnected", (error) => this.log("warn", "LISTEN connection lost; reconnecting, producers poll meanwhile", error))
+        .start();
+    }
+  }
+
+  /** Wakes the producer of `queue`, or all of them when the queue is unknown. */
+  pokeQueue(queue?: string): void {
+    if (queue === undefined) this.producers.forEach((p) => p.poke());
+    else this.producers.get(queue)?.poke();
+  }
+
+  private async stage(): Promise<void> {
+    const staged = await stageJobs(this.pool, this.prefix, [...this.producers.keys()]);
+    for (const { queue } of staged) this.pokeQueue(queue);
+  }
+
+  /**
+   * Graceful stop: fetching stops at once; running jobs get `grace` ms; then their signals abort
+   * and each unfinished job goes back to the queue with an error entry. Every outcome is written
+   * before the pool closes, so no job of this node is left `executing`.
+   */
+  stop(options: { grace?: number } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(options.grace ?? this.options.shutdownGrace ?? 15_000);
+    return this.stopping;
+  }
+
+  private async shutdown(grace: number): Promise<void> {
+    const producers = [...this.producers.values()];
+    await Promise.all([this.stager.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
+    const deadline = Date.now() + grace;
+    await Promise.all(producers.map((p) => p.waitIdle(deadline)));
+    const abort = new JobAbort("shutdown", `shut down before the job finished (grace ${grace} ms)`);
+    await Promise.all(producers.map((p) => p.abortAll(abort)));
+    await this.acker.drain();
+    if (this.acker.pending > 0) this.log("error", `${this.acker.pending} job outcome(s) could not be written before shutdown; the lifeline will rescue those jobs`);
+    if (Oban.latest === this) Oban.latest = undefined;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private log(level: LogEvent["level"], message: string, error?: unknown): void {
+    this.emit("log", { level, message, error } satisfies LogEvent);
+  }
+}
