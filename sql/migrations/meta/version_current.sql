@@ -1,0 +1,1 @@
+SELECT coalesce(max(version), 0)::int AS current FROM {prefix}.oban_ts_migrations

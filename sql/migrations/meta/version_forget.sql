@@ -1,0 +1,1 @@
+DELETE FROM {prefix}.oban_ts_migrations WHERE version = :version

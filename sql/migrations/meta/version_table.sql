@@ -1,0 +1,2 @@
+-- Whether the version table exists (the schema may not exist either).
+SELECT to_regclass(:table::text) IS NOT NULL AS present
