@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Test runner: runs each compiled uvu file (dist/test/**/*.test.js) as its own node process,
+// two at a time, and ends with one line "N passed, N failed[, N skipped]" (uvu prints none).
+//
+//   node scripts/test.js [filter…]     only files whose path contains one of the filters
+//   env: DATABASE_URL (else an embedded server in .oban-test/ is started and stopped),
+//        TEST_TIMEOUT (seconds per file, default 180), TEST_CONCURRENCY (default 2),
+//        TEST_VERBOSE=1 (print every file's output, not only failures)
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const testDir = path.join(root, "dist", "test");
+const filters = process.argv.slice(2);
+const timeoutMs = Number(process.env.TEST_TIMEOUT ?? 180) * 1000;
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2));
+const verbose = process.env.TEST_VERBOSE === "1";
+
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "support") found.push(...findTests(full));
+    } else if (entry.name.endsWith(".test.js")) {
+      found.push(full);
+    }
+  }
+  return found.sort();
+}
+
+const stripAnsi = (text) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
+/** Sums every uvu summary block in the output; undefined when there is none. */
+function parseSummary(output) {
+  const clean = stripAnsi(output);
+  const re = /Total:\s+(\d+)\s*\n\s*Passed:\s+(\d+)\s*\n\s*Skipped:\s+(\d+)/g;
+  let match;
+  let found;
+  while ((match = re.exec(clean))) {
+    found ??= { total: 0, passed: 0, skipped: 0 };
+    found.total += Number(match[1]);
+    found.passed += Number(match[2]);
+    found.skipped += Number(match[3]);
+  }
+  return found;
+}
+
+const running = new Set();
+
+function runFile(file, env) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    // Its own process group, so a timeout also kills the CLI children a test spawned.
+    const child = spawn(process.execPath, [file], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    running.add(child);
+    let output = "";
+    let timedOut = false;
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, "SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      // Leftover children of the test (its process group) go too.
+      killGroup(child, "SIGKILL");
+      resolve({ file, code, signal, output, timedOut, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function judge(result) {
+  const summary = parseSummary(result.output);
+  let passed = summary?.passed ?? 0;
+  let failed = summary ? summary.total - summary.passed : 0;
+  const skipped = summary?.skipped ?? 0;
+  const reasons = [];
+  if (result.timedOut) reasons.push(`timed out after ${timeoutMs / 1000} s`);
+  if (!summary) reasons.push("no uvu summary");
+  if (result.code !== 0) reasons.push(result.signal ? `killed by ${result.signal}` : `exit ${result.code}`);
+  // A crash, a timeout or a missing summary is a failure even when the counted tests passed.
+  if (reasons.length && failed === 0) failed = 1;
+  return { passed, failed, skipped, reasons };
+}
+
+async function main() {
+  let files = findTests(testDir);
+  if (filters.length) files = files.filter((file) => filters.some((f) => path.relative(root, file).includes(f)));
+  if (files.length === 0) {
+    console.log(existsSync(testDir) ? `no test files match ${filters.join(" ") || "dist/test/**/*.test.js"}` : "no dist/test: run `npm run build` first");
+    console.log("0 passed, 0 failed");
+    return 1;
+  }
+
+  const env = { ...process.env, NO_COLOR: "1" };
+  delete env.FORCE_COLOR;
+  let embedded;
+  let embeddedModule;
+  if (!env.DATABASE_URL) {
+    embeddedModule = await import(pathToFileURL(path.join(root, "dist", "src", "db", "embedded.js")).href);
+    const dir = path.join(root, ".oban-test");
+    try {
+      embedded = await embeddedModule.ensureEmbedded({ dir });
+    } catch (error) {
+      console.log(`cannot start the embedded PostgreSQL for the tests: ${error.message}`);
+      console.log("0 passed, 1 failed");
+      return 1;
+    }
+    env.DATABASE_URL = embedded.url;
+    console.log(`DATABASE_URL: embedded PostgreSQL on port ${embedded.port} (${embedded.startedNow ? "started" : "reused"}, ${embedded.dataDir})`);
+  } else {
+    console.log(`DATABASE_URL: ${env.DATABASE_URL.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)\S*@/gi, "$1***@")}`);
+  }
+
+  const stopServer = async () => {
+    if (embedded?.startedNow) {
+      const server = embedded;
+      embedded = undefined;
+      await embeddedModule.stopEmbedded({ dir: path.dirname(server.dataDir) }).catch((error) => console.log(`could not stop the embedded PostgreSQL: ${error.message}`));
+    }
+  };
+  const interrupt = async (signal) => {
+    for (const child of running) killGroup(child, "SIGKILL");
+    await stopServer();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  const started = Date.now();
+  const queue = [...files];
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const result = await runFile(file, env);
+      const verdict = judge(result);
+      totals.passed += verdict.passed;
+      totals.failed += verdict.failed;
+      totals.skipped += verdict.skipped;
+      const name = path.relative(testDir, file);
+      const failedFile = verdict.failed > 0;
+      if (failedFile || verbose) {
+        console.log(`\n──── ${name} ${"─".repeat(Math.max(0, 70 - name.length))}`);
+        console.log(stripAnsi(result.output).trimEnd());
+      }
+      const extra = verdict.reasons.length ? ` (${verdict.reasons.join(", ")})` : "";
+      const skipped = verdict.skipped ? `, ${verdict.skipped} skipped` : "";
+      console.log(`${failedFile ? "FAIL" : "ok  "} ${name}: ${verdict.passed} passed, ${verdict.failed} failed${skipped} in ${result.seconds.toFixed(1)} s${extra}`);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  } finally {
+    await stopServer();
+  }
+
+  const ran = totals.passed + totals.failed;
+  console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s${ran === 0 ? " (no tests ran)" : ""}`);
+  console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}`);
+  return totals.failed > 0 || ran === 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
