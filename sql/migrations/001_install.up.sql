@@ -17,6 +17,7 @@
 DO $install$
 DECLARE
   v_created text[] := '{}';
+  v_enum regtype;
 BEGIN
   IF to_regnamespace('{prefix}') IS NULL THEN
     CREATE SCHEMA {prefix};
@@ -29,8 +30,15 @@ BEGIN
     created text[] NOT NULL DEFAULT '{}'
   );
 
-  -- Enum oban_job_state (§2): all 8 labels in Elixir order, or add the missing ones.
-  IF to_regtype('{prefix}.oban_job_state') IS NULL THEN
+  -- Enum oban_job_state (§2): all 8 labels in Elixir order, or add the missing labels to the
+  -- enum that oban_jobs.state actually uses (normally <prefix>.oban_job_state).
+  v_enum := (SELECT a.atttypid::regtype FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = to_regclass('{prefix}.oban_jobs') AND a.attname = 'state' AND NOT a.attisdropped);
+  IF v_enum IS NULL THEN
+    v_enum := to_regtype('{prefix}.oban_job_state');
+  END IF;
+
+  IF v_enum IS NULL THEN
     CREATE TYPE {prefix}.oban_job_state AS ENUM (
       'available',
       'suspended',
@@ -43,19 +51,16 @@ BEGIN
     );
     v_created := v_created || 'oban_job_state'::text;
   ELSE
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_enum
-                   WHERE enumtypid = to_regtype('{prefix}.oban_job_state') AND enumlabel = 'suspended') THEN
-      IF EXISTS (SELECT 1 FROM pg_catalog.pg_enum
-                 WHERE enumtypid = to_regtype('{prefix}.oban_job_state') AND enumlabel = 'scheduled') THEN
-        ALTER TYPE {prefix}.oban_job_state ADD VALUE IF NOT EXISTS 'suspended' BEFORE 'scheduled';
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_enum WHERE enumtypid = v_enum AND enumlabel = 'suspended') THEN
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_enum WHERE enumtypid = v_enum AND enumlabel = 'scheduled') THEN
+        EXECUTE format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L BEFORE %L', v_enum, 'suspended', 'scheduled');
       ELSE
-        ALTER TYPE {prefix}.oban_job_state ADD VALUE IF NOT EXISTS 'suspended';
+        EXECUTE format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L', v_enum, 'suspended');
       END IF;
       v_created := v_created || 'oban_job_state.suspended'::text;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_enum
-                   WHERE enumtypid = to_regtype('{prefix}.oban_job_state') AND enumlabel = 'cancelled') THEN
-      ALTER TYPE {prefix}.oban_job_state ADD VALUE IF NOT EXISTS 'cancelled';
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_enum WHERE enumtypid = v_enum AND enumlabel = 'cancelled') THEN
+      EXECUTE format('ALTER TYPE %s ADD VALUE IF NOT EXISTS %L', v_enum, 'cancelled');
       v_created := v_created || 'oban_job_state.cancelled'::text;
     END IF;
   END IF;
