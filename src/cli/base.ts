@@ -19,12 +19,14 @@ export abstract class BaseCommand extends Command {
   };
 
   private pools: pg.Pool[] = [];
+  private prefixInUse = "public";
   protected fileConfig: FileConfig = {};
 
   protected async settings(flags: { "database-url"?: string; prefix?: string; config?: string }) {
     this.fileConfig = await loadConfigFile(process.cwd(), flags.config);
     const target = resolveDatabase(flags["database-url"], this.fileConfig);
     const prefix = checkPrefix(flags.prefix ?? process.env.OBAN_PREFIX ?? this.fileConfig.prefix ?? "public");
+    this.prefixInUse = prefix;
     return { target, prefix };
   }
 
@@ -52,6 +54,7 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<any> {
     // oclif's own exits (help, version, parse errors) keep their codes.
     if (error instanceof Errors.ExitError) throw error;
+    error = explainDatabaseError(error, this.prefixInUse);
     const parseError = error.oclif?.exit !== undefined && !(error instanceof ObanError);
     const code = parseError ? (error.oclif!.exit as number) : exitCodeFor(error);
     const obanCode = error instanceof ObanError ? error.code : parseError ? "invalid_input" : "internal";
@@ -63,4 +66,13 @@ export abstract class BaseCommand extends Command {
     }
     process.exitCode = code;
   }
+}
+
+/** A missing table or schema almost always means "not migrated yet": say so. */
+function explainDatabaseError<E extends Error>(error: E, prefix: string): E {
+  const code = (error as { code?: string }).code;
+  if (code === "42P01" || code === "3F000" || code === "42704") {
+    return new ObanError("schema", `the Oban tables are missing in schema "${prefix}" (${error.message}): run \`oban migrate\` first`, { cause: error }) as unknown as E;
+  }
+  return error;
 }

@@ -1,6 +1,5 @@
 import { EventEmitter } from "node:events";
 import type pg from "pg";
-import { createClient } from "../db/pool.js";
 import { quoteIdent } from "../db/sql.js";
 import { decodePayload } from "../codec/notification.js";
 import { channel } from "../engine/job.js";
@@ -25,7 +24,8 @@ export class Notifier extends EventEmitter {
   private readonly dead = new WeakSet<pg.Client>();
 
   constructor(
-    private readonly url: string | undefined,
+    /** Makes a new dedicated client (not from the pool: LISTEN holds its connection). */
+    private readonly newClient: () => pg.Client,
     prefix: string,
     private readonly options: { keepaliveInterval?: number; maxBackoff?: number } = {},
   ) {
@@ -55,7 +55,7 @@ export class Notifier extends EventEmitter {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = createClient(this.url as string, "oban-ts notifier");
+    const client = this.newClient();
     client.on("error", (error) => this.lost(client, error));
     client.on("end", () => this.lost(client, new Error("LISTEN connection ended")));
     client.on("notification", (message) => this.dispatch(message.channel, message.payload ?? ""));

@@ -1,9 +1,9 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
-import type pg from "pg";
 import { checkPrefix, resolveDatabase } from "../config.js";
 import { connectionFor } from "../db/connect.js";
-import { createPool } from "../db/pool.js";
+import { createPool, types } from "../db/pool.js";
+import pg from "pg";
 import type { Job } from "../engine/job.js";
 import { stageJobs } from "../engine/stage.js";
 import { DEFAULT_MAX_ARGS_BYTES, checkQueue } from "../engine/validate.js";
@@ -78,7 +78,6 @@ export class Oban extends EventEmitter {
     readonly pool: pg.Pool,
     readonly prefix: string,
     private readonly ownsPool: boolean,
-    private readonly url: string | undefined,
     private readonly options: ObanOptions,
   ) {
     super();
@@ -102,13 +101,11 @@ export class Oban extends EventEmitter {
       if (!Number.isInteger(limit) || limit < 1) throw invalid(`queues.${queue}`, `limit must be an integer >= 1 (got ${limit})`);
     }
     let pool = options.pool;
-    let url = options.databaseUrl;
     if (!pool) {
       const connection = await connectionFor(resolveDatabase(options.databaseUrl, {}));
-      url = connection.url;
       pool = createPool(connection.url as string, { max: options.poolSize ?? Math.min(10, 2 + queues.length * 2) });
     }
-    const oban = new Oban(pool, prefix, !options.pool, url, options);
+    const oban = new Oban(pool, prefix, !options.pool, options);
     oban.startServices(queues);
     Oban.latest = oban;
     return oban;
@@ -133,8 +130,8 @@ export class Oban extends EventEmitter {
     }
     if (queues.length === 0) return;
     this.stager.start();
-    if (this.options.notifier !== false && (this.url !== undefined || !this.options.pool)) {
-      this.notifier = new Notifier(this.url, this.prefix)
+    if (this.options.notifier !== false) {
+      this.notifier = new Notifier(() => listenClient(this.pool), this.prefix)
         .on("insert", (message: { queue?: unknown }) => this.pokeQueue(typeof message.queue === "string" ? message.queue : undefined))
         .on("malformed", ({ channel, error }) => this.log("warn", `dropped a malformed ${channel} notification`, error))
         .on("disconnected", (error) => this.log("warn", "LISTEN connection lost; reconnecting, producers poll meanwhile", error))
@@ -179,4 +176,10 @@ export class Oban extends EventEmitter {
   private log(level: LogEvent["level"], message: string, error?: unknown): void {
     this.emit("log", { level, message, error } satisfies LogEvent);
   }
+}
+
+/** A client with the pool's own connection settings, for the notifier's LISTEN connection. */
+function listenClient(pool: pg.Pool): pg.Client {
+  const { connectionString, host, port, user, password, database, ssl } = (pool as unknown as { options: pg.PoolConfig }).options;
+  return new pg.Client({ connectionString, host, port, user, password, database, ssl, types, keepAlive: true, application_name: "oban-ts notifier" });
 }

@@ -1,0 +1,95 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../src/cli/base.js";
+import { parseDuration } from "../src/cli/duration.js";
+import { parseInteger, parseJsonObject, parseList, readStdinLines } from "../src/cli/job-input.js";
+import { insertJobs, prepareJob, type JobSpec, type PreparedJob } from "../src/engine/insert.js";
+import { invalid } from "../src/errors.js";
+
+export interface EnqueueResult {
+  count: number;
+  jobs: { id: string; worker: string; queue: string; state: string; scheduledAt: string }[];
+}
+
+export default class Enqueue extends BaseCommand {
+  static override summary = "Insert jobs for a worker; with no --args, each JSON line on stdin is one job";
+
+  static override description = [
+    "WORKER is the name stored in oban_jobs.worker (e.g. MyApp.Workers.Email); the nodes that run the queue must define it.",
+    "Every job is validated before anything is written: one bad line in a stdin batch inserts none of it.",
+  ].join("\n");
+
+  static override examples = [
+    `<%= config.bin %> enqueue MyApp.Mailer --args '{"to":"a@b.c"}' --queue mailers --priority 1`,
+    `<%= config.bin %> enqueue MyApp.Report --args '{"id":7}' --schedule-in 10m --tags nightly,reports`,
+    "cat jobs.jsonl | <%= config.bin %> enqueue MyApp.Import --json",
+  ];
+
+  static override args = {
+    worker: Args.string({ description: "worker name", required: true }),
+  };
+
+  static override flags = {
+    args: Flags.string({ description: "job args as a JSON object (default: read JSON lines from stdin when piped, else {})" }),
+    queue: Flags.string({ description: "queue name (default: default)" }),
+    priority: Flags.string({ description: "0 (first) to 9 (default 0)" }),
+    "max-attempts": Flags.string({ description: "attempts before the job is discarded (default 20)" }),
+    "schedule-in": Flags.string({ description: "run after this delay: 30s, 10m, 2h, or seconds", exclusive: ["scheduled-at"] }),
+    "scheduled-at": Flags.string({ description: "run at this ISO-8601 time, e.g. 2030-01-01T09:00:00Z" }),
+    tags: Flags.string({ description: "comma-separated tags" }),
+    meta: Flags.string({ description: "meta as a JSON object" }),
+  };
+
+  async run(): Promise<EnqueueResult> {
+    const { args, flags } = await this.parse(Enqueue);
+    // Everything is parsed and validated before the database is touched.
+    const common: Omit<JobSpec, "args"> = {
+      worker: args.worker,
+      queue: flags.queue,
+      priority: parseInteger(flags.priority, "--priority"),
+      maxAttempts: parseInteger(flags["max-attempts"], "--max-attempts"),
+      scheduleIn: flags["schedule-in"] === undefined ? undefined : parseDuration(flags["schedule-in"], "--schedule-in") / 1000,
+      scheduledAt: flags["scheduled-at"],
+      tags: parseList(flags.tags, "--tags"),
+      meta: flags.meta === undefined ? undefined : parseJsonObject(flags.meta, "--meta"),
+    };
+    const prepared = await this.prepare(common, flags.args);
+    const { pool, prefix } = await this.openPool(flags, 2);
+    const jobs = await insertJobs(pool, prefix, prepared);
+    const result: EnqueueResult = {
+      count: jobs.length,
+      jobs: jobs.map((j) => ({ id: j.id, worker: j.worker, queue: j.queue, state: j.state, scheduledAt: j.scheduledAt.toISOString() })),
+    };
+    for (const job of jobs) this.log(job.id);
+    return result;
+  }
+
+  private async prepare(common: Omit<JobSpec, "args">, argsFlag: string | undefined): Promise<PreparedJob[]> {
+    const field = (name: string) => (name === "args" ? "--args" : `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const fromFlag = (spec: JobSpec) => {
+      try {
+        return prepareJob(spec);
+      } catch (error) {
+        throw renameField(error, field);
+      }
+    };
+    if (argsFlag !== undefined) return [fromFlag({ ...common, args: parseJsonObject(argsFlag, "--args") })];
+    if (process.stdin.isTTY) return [fromFlag({ ...common, args: {} })];
+    const lines = await readStdinLines();
+    const prepared: PreparedJob[] = [];
+    lines.forEach((line, i) => {
+      if (line.trim() === "") return;
+      const where = `stdin line ${i + 1}:`;
+      prepared.push(prepareJob({ ...common, args: parseJsonObject(line, `${where} args`) }, where));
+    });
+    // Nothing piped (e.g. stdin is /dev/null): one job with empty args, as without a pipe.
+    if (prepared.length === 0 && lines.every((l) => l.trim() === "")) return [fromFlag({ ...common, args: {} })];
+    return prepared;
+  }
+}
+
+/** Engine messages name API fields (maxAttempts); on the command line the flag name reads better. */
+function renameField(error: unknown, rename: (field: string) => string): unknown {
+  const e = error as { field?: string; message?: string };
+  if (!e.field || !/^[a-zA-Z]+$/.test(e.field)) return error;
+  return invalid(rename(e.field), e.message!.slice(e.field.length + 2));
+}

@@ -1,0 +1,94 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../src/cli/base.js";
+import { parseDuration } from "../src/cli/duration.js";
+import { JobLog } from "../src/cli/job-log.js";
+import { parseQueues } from "../src/cli/queues.js";
+import { migrateUp, migrationStatus } from "../src/engine/migrate.js";
+import { ObanError } from "../src/errors.js";
+import { Oban } from "../src/runtime/oban.js";
+import { registeredWorkers } from "../src/worker.js";
+
+export default class Work extends BaseCommand {
+  static override summary = "Run queues: fetch and execute jobs until SIGTERM/SIGINT, then stop gracefully";
+  static override enableJsonFlag = false;
+
+  static override examples = [
+    "<%= config.bin %> work --queues default:10,mailers:5 --require ./dist/workers.js",
+    "NODE_OPTIONS='--import tsx' <%= config.bin %> work --require ./src/workers.ts",
+  ];
+
+  static override flags = {
+    queues: Flags.string({ char: "q", description: "queue:limit pairs, e.g. default:10,mailers:5 (default: OBAN_QUEUES, config file, else default:10)" }),
+    require: Flags.string({ char: "r", description: "module that defines workers (repeatable)", multiple: true }),
+    node: Flags.string({ description: "node name written to attempted_by (default: OBAN_NODE or the hostname)" }),
+    grace: Flags.string({ description: "time running jobs get to finish on shutdown, e.g. 15s", default: "15s" }),
+    "poll-interval": Flags.string({ description: "fetch at least this often without notifications", default: "1s" }),
+    migrate: Flags.boolean({ description: "install or upgrade the schema before starting" }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Work);
+    const grace = parseDuration(flags.grace, "--grace");
+    const pollInterval = parseDuration(flags["poll-interval"], "--poll-interval");
+    const { target, prefix } = await this.settings(flags);
+    const queues = parseQueues(flags.queues ?? process.env.OBAN_QUEUES ?? this.fileConfig.queues ?? "default:10");
+    const log = new JobLog();
+
+    const modules = flags.require ?? toList(this.fileConfig.require);
+    for (const module of modules) {
+      try {
+        await import(pathToFileURL(path.resolve(module)).href);
+      } catch (error) {
+        throw new ObanError("config", `cannot load --require ${module}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+
+    const { pool, connection } = await this.openPoolWithRetry(flags, log);
+    if (flags.migrate) await migrateUp(pool, prefix);
+    const status = await migrationStatus(pool, prefix);
+    if (status.pending.length > 0) {
+      throw new ObanError("schema", `schema "${prefix}" needs migrations ${status.pending.join(", ")}: run \`oban migrate\` (or pass --migrate)`);
+    }
+
+    const oban = await Oban.start({ pool, databaseUrl: connection.url, prefix, queues, node: flags.node, pollInterval, shutdownGrace: grace });
+    oban.on("job", (event) => log.job(event));
+    oban.on("log", (event) => log.message(event));
+    const workers = [...registeredWorkers().keys()];
+    log.message({
+      level: "info",
+      message: `oban work started on ${connection.describe} (schema ${prefix}) as node ${oban.node}: queues ${Object.entries(queues).map(([q, n]) => `${q}:${n}`).join(", ")}; workers ${workers.length ? workers.join(", ") : "none (use --require)"}`,
+    });
+    if (target.source === "embedded") log.message({ level: "info", message: "the embedded PostgreSQL keeps running after exit; stop it with `oban db stop`" });
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    log.message({ level: "info", message: `${signal}: stopping; running jobs get ${grace} ms (send SIGINT again to abort them now)` });
+    const again = () => void oban.stop({ grace: 0 });
+    process.once("SIGINT", again);
+    process.once("SIGTERM", again);
+    await oban.stop({ grace });
+    log.message({ level: "info", message: "stopped" });
+  }
+
+  /** At start the database may not be up yet (a deploy, a restart): wait for it with backoff. */
+  private async openPoolWithRetry(flags: Parameters<BaseCommand["openPool"]>[0], log: JobLog) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openPool(flags, 10);
+      } catch (error) {
+        if (!(error instanceof ObanError) || error.code !== "database_unavailable") throw error;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        log.message({ level: "warn", message: `${error.message}; retrying in ${Math.round(delay / 1000)}s` });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
+
+function toList(value: string[] | string | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
