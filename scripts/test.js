@@ -3,11 +3,12 @@
 // two at a time, and ends with one line "N passed, N failed[, N skipped]" (uvu prints none).
 //
 //   node scripts/test.js [filter…]     only files whose path contains one of the filters
-//   env: DATABASE_URL (else an embedded server in .oban-test/ is started and stopped),
+//   env: DATABASE_URL (else the embedded server in .oban-test/ is started, shared with any other
+//        wrapper run in this tree, and stopped by the last one out),
 //        TEST_TIMEOUT (seconds per file, default 180), TEST_CONCURRENCY (default 2),
 //        TEST_VERBOSE=1 (print every file's output, not only failures)
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -50,6 +51,89 @@ function parseSummary(output) {
 }
 
 const running = new Set();
+
+// ── the shared embedded server ───────────────────────────────────────────────────────────────
+// Several wrapper runs may share one tree (and so one .oban-test server): each registers its pid
+// under .oban-test/clients; the last one out stops the server, if a wrapper started it (a server
+// started by hand with `oban db start --dir .oban-test` is left running).
+const serverDir = path.join(root, ".oban-test");
+const clientsDir = path.join(serverDir, "clients");
+const ownedMarker = path.join(clientsDir, "started-by-wrapper");
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+async function withWrapperLock(fn) {
+  const lock = path.join(serverDir, "wrapper.lock");
+  mkdirSync(serverDir, { recursive: true });
+  for (const deadline = Date.now() + 120_000; ; ) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(path.join(lock, "pid"), String(process.pid));
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      const owner = Number(readText(path.join(lock, "pid")));
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if ((owner && !alive(owner)) || (!owner && age > 10_000)) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function readText(file) {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+function liveClients() {
+  if (!existsSync(clientsDir)) return [];
+  const live = [];
+  for (const name of readdirSync(clientsDir).filter((n) => /^\d+$/.test(n))) {
+    if (alive(Number(name))) live.push(name);
+    else rmSync(path.join(clientsDir, name), { force: true }); // a wrapper that was killed
+  }
+  return live;
+}
+
+const embeddedModule = () => import(pathToFileURL(path.join(root, "dist", "src", "db", "embedded.js")).href);
+
+async function acquireServer() {
+  const { ensureEmbedded } = await embeddedModule();
+  return withWrapperLock(async () => {
+    const server = await ensureEmbedded({ dir: serverDir });
+    mkdirSync(clientsDir, { recursive: true });
+    writeFileSync(path.join(clientsDir, String(process.pid)), "");
+    if (server.startedNow) writeFileSync(ownedMarker, "");
+    return server;
+  });
+}
+
+async function releaseServer() {
+  const { stopEmbedded } = await embeddedModule();
+  await withWrapperLock(async () => {
+    rmSync(path.join(clientsDir, String(process.pid)), { force: true });
+    if (liveClients().length === 0 && existsSync(ownedMarker)) {
+      await stopEmbedded({ dir: serverDir });
+      rmSync(ownedMarker, { force: true });
+    }
+  }).catch((error) => console.log(`could not stop the embedded PostgreSQL: ${error.message}`));
+}
 
 function runFile(file, env) {
   return new Promise((resolve) => {
@@ -108,42 +192,34 @@ async function main() {
 
   const env = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR;
-  let embedded;
-  let embeddedModule;
+  let server;
   if (!env.DATABASE_URL) {
-    embeddedModule = await import(pathToFileURL(path.join(root, "dist", "src", "db", "embedded.js")).href);
-    const dir = path.join(root, ".oban-test");
     try {
-      embedded = await embeddedModule.ensureEmbedded({ dir });
+      server = await acquireServer();
     } catch (error) {
       console.log(`cannot start the embedded PostgreSQL for the tests: ${error.message}`);
       console.log("0 passed, 1 failed");
       return 1;
     }
-    env.DATABASE_URL = embedded.url;
-    console.log(`DATABASE_URL: embedded PostgreSQL on port ${embedded.port} (${embedded.startedNow ? "started" : "reused"}, ${embedded.dataDir})`);
+    env.DATABASE_URL = server.url;
+    console.log(`DATABASE_URL: embedded PostgreSQL on port ${server.port} (${server.startedNow ? "started" : "reused"}, ${server.dataDir})`);
   } else {
     console.log(`DATABASE_URL: ${env.DATABASE_URL.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)\S*@/gi, "$1***@")}`);
   }
 
-  const stopServer = async () => {
-    if (embedded?.startedNow) {
-      const server = embedded;
-      embedded = undefined;
-      await embeddedModule.stopEmbedded({ dir: path.dirname(server.dataDir) }).catch((error) => console.log(`could not stop the embedded PostgreSQL: ${error.message}`));
-    }
-  };
-  const interrupt = async (signal) => {
+  const queue = [...files];
+  let interrupted = 0;
+  const interrupt = (signal) => {
+    if (interrupted) process.exit(interrupted); // a second Ctrl-C
+    interrupted = signal === "SIGINT" ? 130 : 143;
+    queue.length = 0;
     for (const child of running) killGroup(child, "SIGKILL");
-    await stopServer();
-    process.exit(signal === "SIGINT" ? 130 : 143);
   };
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
+  process.on("SIGINT", interrupt);
+  process.on("SIGTERM", interrupt);
 
   const totals = { passed: 0, failed: 0, skipped: 0 };
   const started = Date.now();
-  const queue = [...files];
   const worker = async () => {
     for (let file = queue.shift(); file; file = queue.shift()) {
       const result = await runFile(file, env);
@@ -165,12 +241,13 @@ async function main() {
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
   } finally {
-    await stopServer();
+    if (server) await releaseServer();
   }
 
   const ran = totals.passed + totals.failed;
-  console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s${ran === 0 ? " (no tests ran)" : ""}`);
+  console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s${interrupted ? " (interrupted)" : ran === 0 ? " (no tests ran)" : ""}`);
   console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}`);
+  if (interrupted) return interrupted;
   return totals.failed > 0 || ran === 0 ? 1 : 0;
 }
 
