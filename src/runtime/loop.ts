@@ -21,7 +21,8 @@ export class Loop {
 
   constructor(
     readonly name: string,
-    private readonly tick: (signal: AbortSignal) => Promise<void>,
+    /** May return the delay (ms) before the next tick, overriding the interval once. */
+    private readonly tick: (signal: AbortSignal) => Promise<void | number>,
     private readonly options: LoopOptions,
   ) {}
 
@@ -69,15 +70,16 @@ export class Loop {
     this.timer = undefined;
     if (this.stopped || this.running) return;
     this.running = (async () => {
+      let next: number | void = undefined;
       try {
-        await this.tick(this.controller.signal);
+        next = await this.tick(this.controller.signal);
       } catch (error) {
         this.options.onError?.(error);
       } finally {
         this.running = undefined;
         const again = this.pokedWhileRunning;
         this.pokedWhileRunning = false;
-        this.schedule(again ? 0 : this.nextDelay());
+        this.schedule(again ? 0 : typeof next === "number" ? next : this.nextDelay());
       }
     })();
   }

@@ -14,6 +14,8 @@ import { JobAbort, type Outcome } from "./executor.js";
 import { Loop } from "./loop.js";
 import { Notifier } from "./notifier.js";
 import { Producer } from "./producer.js";
+import { Cluster, type ClusterOptions } from "./cluster.js";
+import { randomUUID } from "node:crypto";
 
 export interface ObanOptions {
   /** Default: DATABASE_URL, then the PG* variables, then the embedded server under .oban/. */
@@ -38,6 +40,30 @@ export interface ObanOptions {
   /** Listen for insert notifications (default true); without it producers rely on polling. */
   notifier?: boolean;
   poolSize?: number;
+  /** Instance name: oban_producers.name and signal idents ("Oban.<node>"), as in Elixir and Oban.py. */
+  name?: string;
+  /** Take part in leader election (default true). A node that opts out never runs lifeline or pruner. */
+  leader?: boolean;
+  /** The lease key in oban_peers; default "<name>.ts", distinct from Elixir's and Oban.py's keys. */
+  leaderName?: string;
+  /** Lease length in ms (default 30 s); the leader renews at half of it. */
+  leaderTtl?: number;
+  /** ms between producer heartbeats (default 15 s). */
+  heartbeatInterval?: number;
+  /** A producer silent this long (ms, default 60 s) is dead: the lifeline rescues its jobs at once. */
+  producerMaxAge?: number;
+  /** Leader-only rescue of orphaned jobs; `rescueAfter` (ms, default 60 min) only applies to jobs of unknown producers. */
+  lifeline?: false | { interval?: number; rescueAfter?: number };
+  /** Leader-only deletion of finished jobs older than `maxAge` (ms, default 1 day). */
+  pruner?: false | { interval?: number; maxAge?: number; limit?: number };
+}
+
+interface Signal {
+  action?: unknown;
+  queue?: unknown;
+  limit?: unknown;
+  job_id?: unknown;
+  ident?: unknown;
 }
 
 export interface JobEvent {
@@ -68,7 +94,11 @@ export class Oban extends EventEmitter {
 
   readonly producers = new Map<string, Producer>();
   readonly node: string;
+  readonly name: string;
+  /** Unique per running instance: the leader lease holder and the log's way to tell processes apart. */
+  readonly identity: string;
   readonly maxArgsBytes: number;
+  private cluster: Cluster | undefined;
   private readonly acker: Acker;
   private readonly stager: Loop;
   private notifier: Notifier | undefined;
@@ -82,6 +112,8 @@ export class Oban extends EventEmitter {
   ) {
     super();
     this.node = options.node ?? process.env.OBAN_NODE ?? hostname();
+    this.name = options.name ?? "Oban";
+    this.identity = `${this.node}:${randomUUID().slice(0, 8)}`;
     this.maxArgsBytes = options.maxArgsBytes ?? DEFAULT_MAX_ARGS_BYTES;
     this.acker = new Acker(pool, prefix, {
       onLost: (acks) => this.log("warn", `${acks.length} job outcome(s) not written: the job was cancelled, rescued or deleted meanwhile (ids ${acks.map((a) => a.id).join(", ")})`),
@@ -130,9 +162,13 @@ export class Oban extends EventEmitter {
     }
     if (queues.length === 0) return;
     this.stager.start();
+    this.cluster = new Cluster(this.pool, this.prefix, () => [...this.producers.values()], this.clusterOptions());
+    this.cluster.start();
     if (this.options.notifier !== false) {
       this.notifier = new Notifier(() => listenClient(this.pool), this.prefix)
         .on("insert", (message: { queue?: unknown }) => this.pokeQueue(typeof message.queue === "string" ? message.queue : undefined))
+        .on("signal", (message: Signal) => this.signal(message))
+        .on("leader", (message: { down?: unknown }) => this.cluster?.leaderDown(message.down))
         .on("malformed", ({ channel, error }) => this.log("warn", `dropped a malformed ${channel} notification`, error))
         .on("disconnected", (error) => this.log("warn", "LISTEN connection lost; reconnecting, producers poll meanwhile", error))
         .start();
@@ -160,15 +196,74 @@ export class Oban extends EventEmitter {
     return this.stopping;
   }
 
+  private clusterOptions(): ClusterOptions {
+    const o = this.options;
+    return {
+      name: this.name,
+      node: this.node,
+      identity: this.identity,
+      leader: o.leader ?? true,
+      leaderName: o.leaderName ?? `${this.name}.ts`,
+      leaderTtl: o.leaderTtl ?? 30_000,
+      heartbeatInterval: o.heartbeatInterval ?? 15_000,
+      producerMaxAge: o.producerMaxAge ?? 60_000,
+      lifeline: o.lifeline === false ? false : { interval: o.lifeline?.interval ?? 60_000, rescueAfter: o.lifeline?.rescueAfter ?? 3_600_000 },
+      pruner: o.pruner === false ? false : { interval: o.pruner?.interval ?? 60_000, maxAge: o.pruner?.maxAge ?? 86_400_000, limit: o.pruner?.limit ?? 10_000 },
+      log: (level, message, error) => this.log(level, message, error),
+    };
+  }
+
+  /** Whether this node currently holds the leader lease. */
+  get isLeader(): boolean {
+    return this.cluster?.isLeader ?? false;
+  }
+
+  /**
+   * Signals from any implementation or Oban Web (COMPAT §13): pause, resume, scale, pkill. A
+   * message for another instance or node (ident) is ignored.
+   */
+  private signal(message: Signal): void {
+    if (message.ident !== undefined && message.ident !== "any" && message.ident !== `${this.name}.${this.node}`) return;
+    const targets = message.queue === "*" ? [...this.producers.values()] : [this.producers.get(String(message.queue))].filter((p) => p !== undefined);
+    switch (message.action) {
+      case "pause":
+        targets.forEach((p) => p.pause());
+        break;
+      case "resume":
+        targets.forEach((p) => p.resume());
+        break;
+      case "scale":
+        if (Number.isInteger(message.limit) && (message.limit as number) >= 1) targets.forEach((p) => p.scale(message.limit as number));
+        else this.log("warn", `ignored a scale signal with limit ${JSON.stringify(message.limit)}`);
+        break;
+      case "pkill": {
+        const id = String(message.job_id);
+        const abort = new JobAbort("cancelled", "the job was cancelled while running");
+        for (const producer of this.producers.values()) producer.abortJob(id, abort);
+        return;
+      }
+      default:
+        return; // start/stop and actions of other implementations: not ours to act on
+    }
+    if (targets.length > 0) {
+      this.log("info", `${message.action} ${message.queue}${message.action === "scale" ? ` to ${message.limit}` : ""}`);
+      this.cluster?.beatSoon();
+    }
+  }
+
   private async shutdown(grace: number): Promise<void> {
     const producers = [...this.producers.values()];
     await Promise.all([this.stager.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
+    await this.cluster?.markShutdown();
     const deadline = Date.now() + grace;
     await Promise.all(producers.map((p) => p.waitIdle(deadline)));
     const abort = new JobAbort("shutdown", `shut down before the job finished (grace ${grace} ms)`);
     await Promise.all(producers.map((p) => p.abortAll(abort)));
     await this.acker.drain();
     if (this.acker.pending > 0) this.log("error", `${this.acker.pending} job outcome(s) could not be written before shutdown; the lifeline will rescue those jobs`);
+    await this.cluster?.stop();
+    // Only once nothing runs here: a row left behind would make the lifeline think we crashed.
+    if (this.acker.pending === 0) await this.cluster?.removeProducers();
     if (Oban.latest === this) Oban.latest = undefined;
     if (this.ownsPool) await this.pool.end();
   }
