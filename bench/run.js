@@ -142,6 +142,11 @@ async function main() {
     systems: {},
   };
   const ctx = { databaseUrl, redisUrl, log };
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const file = new URL(`${started.toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`, dir);
+  // Saved after every system too, so an interrupted run keeps what it measured.
+  const save = () => writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 
   for (const key of systems) {
     let mod;
@@ -179,15 +184,13 @@ async function main() {
       }
     } finally {
       await mod.teardown().catch((e) => log(`${mod.name} teardown: ${e.message}`));
+      save();
     }
   }
 
   report(results);
   results.finishedAt = new Date().toISOString();
-  const dir = new URL("./results/", import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const file = new URL(`${started.toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`, dir);
-  writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  save();
   console.log(`\nsaved ${file.pathname}`);
 }
 
