@@ -26,12 +26,39 @@ export default class Work extends BaseCommand {
     grace: Flags.string({ description: "time running jobs get to finish on shutdown, e.g. 15s", default: "15s" }),
     "poll-interval": Flags.string({ description: "fetch at least this often without notifications", default: "1s" }),
     migrate: Flags.boolean({ description: "install or upgrade the schema before starting" }),
+    name: Flags.string({ description: "instance name used in signal idents and producer rows", default: "Oban" }),
+    leader: Flags.boolean({ description: "take part in leader election (lifeline and pruner run on the leader)", default: true, allowNo: true }),
+    "leader-ttl": Flags.string({ description: "leader lease length", default: "30s", helpGroup: "CLUSTER" }),
+    "heartbeat-interval": Flags.string({ description: "producer heartbeat period", default: "15s", helpGroup: "CLUSTER" }),
+    "producer-max-age": Flags.string({ description: "a producer silent this long is dead and its jobs are rescued", default: "60s", helpGroup: "CLUSTER" }),
+    "rescue-interval": Flags.string({ description: "lifeline period (leader)", default: "60s", helpGroup: "CLUSTER" }),
+    "rescue-after": Flags.string({ description: "rescue jobs of unknown producers after this long", default: "60m", helpGroup: "CLUSTER" }),
+    "prune-interval": Flags.string({ description: "pruner period (leader)", default: "60s", helpGroup: "CLUSTER" }),
+    "prune-max-age": Flags.string({ description: "keep finished jobs this long; 0 disables pruning", default: "1d", helpGroup: "CLUSTER" }),
+    "stage-interval": Flags.string({ description: "how often due scheduled/retryable jobs are made available", default: "1s", helpGroup: "CLUSTER" }),
   };
 
   async run(): Promise<void> {
+    // Listen first: a SIGTERM during startup (a deploy rolling on) must still stop cleanly, not kill.
+    const signalled = new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
     const { flags } = await this.parse(Work);
     const grace = parseDuration(flags.grace, "--grace");
     const pollInterval = parseDuration(flags["poll-interval"], "--poll-interval");
+    const ms = (flag: keyof typeof flags) => parseDuration(String(flags[flag]), `--${flag}`);
+    const pruneMaxAge = ms("prune-max-age");
+    const cluster = {
+      name: flags.name,
+      leader: flags.leader,
+      leaderTtl: ms("leader-ttl"),
+      heartbeatInterval: ms("heartbeat-interval"),
+      producerMaxAge: ms("producer-max-age"),
+      stageInterval: ms("stage-interval"),
+      lifeline: { interval: ms("rescue-interval"), rescueAfter: ms("rescue-after") },
+      pruner: pruneMaxAge === 0 ? (false as const) : { interval: ms("prune-interval"), maxAge: pruneMaxAge },
+    };
     const { target, prefix } = await this.settings(flags);
     const queues = parseQueues(flags.queues ?? process.env.OBAN_QUEUES ?? this.fileConfig.queues ?? "default:10");
     const log = new JobLog();
@@ -45,14 +72,19 @@ export default class Work extends BaseCommand {
       }
     }
 
-    const { pool, connection } = await this.openPoolWithRetry(flags, log);
+    const opened = await Promise.race([this.openPoolWithRetry(flags, log, signalled), signalled]);
+    if (typeof opened === "string") {
+      log.message({ level: "info", message: `${opened} before the database was reached: exiting` });
+      return;
+    }
+    const { pool, connection } = opened;
     if (flags.migrate) await migrateUp(pool, prefix);
     const status = await migrationStatus(pool, prefix);
     if (status.pending.length > 0) {
       throw new ObanError("schema", `schema "${prefix}" needs migrations ${status.pending.join(", ")}: run \`oban migrate\` (or pass --migrate)`);
     }
 
-    const oban = await Oban.start({ pool, databaseUrl: connection.url, prefix, queues, node: flags.node, pollInterval, shutdownGrace: grace });
+    const oban = await Oban.start({ pool, databaseUrl: connection.url, prefix, queues, node: flags.node, pollInterval, shutdownGrace: grace, ...cluster });
     oban.on("job", (event) => log.job(event));
     oban.on("log", (event) => log.message(event));
     const workers = [...registeredWorkers().keys()];
@@ -62,10 +94,7 @@ export default class Work extends BaseCommand {
     });
     if (target.source === "embedded") log.message({ level: "info", message: "the embedded PostgreSQL keeps running after exit; stop it with `oban db stop`" });
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
+    const signal = await signalled;
     log.message({ level: "info", message: `${signal}: stopping; running jobs get ${grace} ms (send SIGINT again to abort them now)` });
     const again = () => void oban.stop({ grace: 0 });
     process.once("SIGINT", again);
@@ -75,17 +104,20 @@ export default class Work extends BaseCommand {
   }
 
   /** At start the database may not be up yet (a deploy, a restart): wait for it with backoff. */
-  private async openPoolWithRetry(flags: Parameters<BaseCommand["openPool"]>[0], log: JobLog) {
-    for (let attempt = 0; ; attempt++) {
+  private async openPoolWithRetry(flags: Parameters<BaseCommand["openPool"]>[0], log: JobLog, signalled: Promise<unknown>) {
+    let stopped = false;
+    void signalled.then(() => (stopped = true));
+    for (let attempt = 0; !stopped; attempt++) {
       try {
         return await this.openPool(flags, 10);
       } catch (error) {
         if (!(error instanceof ObanError) || error.code !== "database_unavailable") throw error;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         log.message({ level: "warn", message: `${error.message}; retrying in ${Math.round(delay / 1000)}s` });
-        await new Promise((r) => setTimeout(r, delay));
+        await Promise.race([new Promise((r) => setTimeout(r, delay)), signalled]);
       }
     }
+    return undefined as never;
   }
 }
 

@@ -40,7 +40,12 @@ export class Cluster {
     private readonly options: ClusterOptions,
   ) {
     const onError = (what: string) => (error: unknown) => options.log("error", `${what} failed`, error);
-    this.heartbeat = new Loop("heartbeat", () => this.beat(), { interval: options.heartbeatInterval, onError: onError("producer heartbeat") });
+    this.firstBeat = new Promise((resolve) => (this.resolveFirstBeat = resolve));
+    this.heartbeat = new Loop("heartbeat", () => this.beat(), {
+      interval: options.heartbeatInterval,
+      initialDelay: Math.min(1_000, options.heartbeatInterval),
+      onError: onError("producer heartbeat"),
+    });
     if (options.leader) {
       this.leadership = new Leadership(pool, prefix, {
         name: options.leaderName,
@@ -72,7 +77,12 @@ export class Cluster {
     return this.leadership?.isLeader ?? false;
   }
 
-  start(): void {
+  /** Resolves at the first successful heartbeat: producers must not claim jobs before it. */
+  readonly firstBeat: Promise<void>;
+  private resolveFirstBeat!: () => void;
+
+  async start(): Promise<void> {
+    await this.beat().catch((error) => this.options.log("error", "first producer heartbeat failed; retrying", error));
     this.heartbeat.start();
     this.leadership?.start();
     this.lifeline?.start();
@@ -123,6 +133,7 @@ export class Cluster {
         },
       })),
     );
+    this.resolveFirstBeat();
   }
 
   private async rescue(rescueAfter: number): Promise<RescueResult | undefined> {

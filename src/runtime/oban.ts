@@ -99,6 +99,7 @@ export class Oban extends EventEmitter {
   readonly identity: string;
   readonly maxArgsBytes: number;
   private cluster: Cluster | undefined;
+  private listenLost = false;
   private readonly acker: Acker;
   private readonly stager: Loop;
   private notifier: Notifier | undefined;
@@ -138,12 +139,12 @@ export class Oban extends EventEmitter {
       pool = createPool(connection.url as string, { max: options.poolSize ?? Math.min(10, 2 + queues.length * 2) });
     }
     const oban = new Oban(pool, prefix, !options.pool, options);
-    oban.startServices(queues);
+    await oban.startServices(queues);
     Oban.latest = oban;
     return oban;
   }
 
-  private startServices(queues: [string, number][]): void {
+  private async startServices(queues: [string, number][]): Promise<void> {
     const workers = this.options.workers ? new Map(this.options.workers.map((w) => [w.name, w])) : registeredWorkers();
     for (const [queue, limit] of queues) {
       const producer = new Producer({
@@ -158,19 +159,32 @@ export class Oban extends EventEmitter {
         onOutcome: (job, outcome) => this.emit("job", { event: outcome.event, job, durationMs: outcome.durationMs, error: outcome.error, queue } satisfies JobEvent),
         onError: (error) => this.log("error", `fetching from queue ${queue} failed`, error),
       });
-      this.producers.set(queue, producer.start());
+      this.producers.set(queue, producer);
     }
     if (queues.length === 0) return;
     this.stager.start();
     this.cluster = new Cluster(this.pool, this.prefix, () => [...this.producers.values()], this.clusterOptions());
-    this.cluster.start();
+    // The heartbeat rows must exist before any job is claimed: a node killed before its first
+    // heartbeat would otherwise leave jobs the lifeline can only rescue after rescueAfter.
+    await this.cluster.start();
+    void this.cluster.firstBeat.then(() => {
+      if (!this.stopping) this.producers.forEach((p) => p.start());
+    });
     if (this.options.notifier !== false) {
-      this.notifier = new Notifier(() => listenClient(this.pool), this.prefix)
+      this.notifier = new Notifier(() => listenClient(this.pool, this.identity), this.prefix)
         .on("insert", (message: { queue?: unknown }) => this.pokeQueue(typeof message.queue === "string" ? message.queue : undefined))
         .on("signal", (message: Signal) => this.signal(message))
         .on("leader", (message: { down?: unknown }) => this.cluster?.leaderDown(message.down))
         .on("malformed", ({ channel, error }) => this.log("warn", `dropped a malformed ${channel} notification`, error))
-        .on("disconnected", (error) => this.log("warn", "LISTEN connection lost; reconnecting, producers poll meanwhile", error))
+        .on("disconnected", (error) => {
+          this.listenLost = true;
+          this.log("warn", "LISTEN connection lost; reconnecting, producers poll meanwhile", error);
+        })
+        .on("connected", () => {
+          if (this.listenLost) this.log("info", "LISTEN connection re-established");
+          this.listenLost = false;
+          this.pokeQueue(); // anything inserted while we were deaf
+        })
         .start();
     }
   }
@@ -274,7 +288,7 @@ export class Oban extends EventEmitter {
 }
 
 /** A client with the pool's own connection settings, for the notifier's LISTEN connection. */
-function listenClient(pool: pg.Pool): pg.Client {
+function listenClient(pool: pg.Pool, identity: string): pg.Client {
   const { connectionString, host, port, user, password, database, ssl } = (pool as unknown as { options: pg.PoolConfig }).options;
-  return new pg.Client({ connectionString, host, port, user, password, database, ssl, types, keepAlive: true, application_name: "oban-ts notifier" });
+  return new pg.Client({ connectionString, host, port, user, password, database, ssl, types, keepAlive: true, application_name: `oban-ts notifier ${identity}`.slice(0, 63) });
 }
