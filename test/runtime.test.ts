@@ -204,6 +204,34 @@ test("enqueue inside the caller's transaction: the job exists only if it commits
   }
 });
 
+test("concurrent enqueue calls share INSERT statements; one failing call does not fail the others", async () => {
+  oban = await start({});
+  const listener = await pool.connect();
+  const seen: string[] = [];
+  listener.on("notification", (m) => seen.push(m.payload ?? ""));
+  await listener.query(`LISTEN "${prefix}.oban_insert"`);
+  await pool.query(`ALTER TABLE "${prefix}".oban_jobs ADD CONSTRAINT test_no_poison CHECK (args->>'poison' IS NULL)`);
+  try {
+    const calls = Array.from({ length: 30 }, (_, i) => Long.enqueue(i === 17 ? ({ ms: 1, poison: true } as any) : { ms: 1 }, { queue: "shared" }));
+    const results = await Promise.allSettled(calls);
+    assert.is(results.filter((r) => r.status === "fulfilled").length, 29);
+    assert.is(results[17].status, "rejected");
+    assert.match(String((results[17] as PromiseRejectedResult).reason), /test_no_poison/);
+    const ids = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.id] : []));
+    assert.is(new Set(ids).size, 29, "every caller got its own job back");
+    const rows = await pool.query(`SELECT id FROM "${prefix}".oban_jobs WHERE queue = 'shared'`);
+    assert.equal(rows.rows.map((r) => r.id).sort(), [...ids].sort());
+    seen.length = 0;
+    await Promise.all(Array.from({ length: 30 }, () => Long.enqueue({ ms: 1 }, { queue: "shared" })));
+    await sleep(100);
+    // One notification per statement per queue: 30 calls in at most a handful of statements.
+    assert.ok(seen.length <= 5, `${seen.length} notifications for 30 concurrent calls`);
+  } finally {
+    await pool.query(`ALTER TABLE "${prefix}".oban_jobs DROP CONSTRAINT test_no_poison`);
+    listener.release();
+  }
+});
+
 test("enqueue rejects bad input before writing anything", async () => {
   oban = await start({});
   const bad: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [

@@ -40,5 +40,8 @@ export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], 
       oban.maxArgsBytes,
     ),
   );
-  return (await insertJobs(options.client ?? oban.pool, oban.prefix, prepared)) as Job<A>[];
+  // Inside the caller's transaction the statement must run on their client; otherwise concurrent
+  // calls share statements.
+  const jobs = options.client ? await insertJobs(options.client, oban.prefix, prepared) : await oban.inserter.insert(prepared);
+  return jobs as Job<A>[];
 }

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_ARGS_BYTES, checkQueue } from "../engine/validate.js";
 import { invalid } from "../errors.js";
 import { registeredWorkers, type Worker } from "../worker.js";
 import { Acker } from "./acker.js";
+import { InsertBatcher } from "./insert-batcher.js";
 import { JobAbort, type Outcome } from "./executor.js";
 import { Loop } from "./loop.js";
 import { Notifier } from "./notifier.js";
@@ -101,6 +102,8 @@ export class Oban extends EventEmitter {
   private cluster: Cluster | undefined;
   private listenLost = false;
   private readonly acker: Acker;
+  /** Shared INSERT statements for concurrent enqueue calls outside a transaction. */
+  readonly inserter: InsertBatcher;
   private readonly stager: Loop;
   private notifier: Notifier | undefined;
   private stopping: Promise<void> | undefined;
@@ -120,6 +123,7 @@ export class Oban extends EventEmitter {
       onLost: (acks) => this.log("warn", `${acks.length} job outcome(s) not written: the job was cancelled, rescued or deleted meanwhile (ids ${acks.map((a) => a.id).join(", ")})`),
       onError: (error) => this.log("error", "writing job outcomes failed; will retry", error),
     });
+    this.inserter = new InsertBatcher(pool, prefix);
     this.stager = new Loop("stager", () => this.stage(), {
       interval: options.stageInterval ?? 1_000,
       onError: (error) => this.log("error", "staging failed", error),

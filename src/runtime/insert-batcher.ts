@@ -1,0 +1,70 @@
+import type pg from "pg";
+import { INSERT_CHUNK, insertJobs, type PreparedJob } from "../engine/insert.js";
+import type { Job } from "../engine/job.js";
+
+interface Waiting {
+  jobs: PreparedJob[];
+  resolve: (jobs: Job[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Coalesces concurrent enqueue calls made outside a transaction into one INSERT statement. The
+ * first call goes out at once (no added latency when idle); calls made while a statement is in
+ * flight wait for it and then go out together. Each caller's jobs stay all-or-nothing: if a shared
+ * statement fails, every caller is retried on its own, so one bad call cannot fail the others.
+ */
+export class InsertBatcher {
+  private waiting: Waiting[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly prefix: string,
+    /** Statements in flight at once (each on its own pooled connection). */
+    private readonly parallel = 2,
+  ) {}
+
+  insert(jobs: PreparedJob[]): Promise<Job[]> {
+    if (jobs.length >= INSERT_CHUNK) return insertJobs(this.pool, this.prefix, jobs);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ jobs, resolve, reject });
+      if (this.inFlight < this.parallel) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch: Waiting[] = [];
+    let rows = 0;
+    while (this.waiting.length > 0 && (batch.length === 0 || rows + this.waiting[0].jobs.length <= INSERT_CHUNK)) {
+      const next = this.waiting.shift()!;
+      batch.push(next);
+      rows += next.jobs.length;
+    }
+    if (batch.length === 0) return;
+    this.inFlight++;
+    try {
+      await this.write(batch);
+    } finally {
+      this.inFlight--;
+      if (this.waiting.length > 0) void this.flush();
+    }
+  }
+
+  private async write(batch: Waiting[]): Promise<void> {
+    let inserted: Job[];
+    try {
+      inserted = await insertJobs(this.pool, this.prefix, batch.flatMap((w) => w.jobs));
+    } catch (error) {
+      if (batch.length === 1) batch[0].reject(error);
+      else await Promise.all(batch.map((w) => insertJobs(this.pool, this.prefix, w.jobs).then(w.resolve, w.reject)));
+      return;
+    }
+    // One statement inserts rows in input order, so each caller's jobs are the next slice.
+    let offset = 0;
+    for (const w of batch) {
+      w.resolve(inserted.slice(offset, offset + w.jobs.length));
+      offset += w.jobs.length;
+    }
+  }
+}
