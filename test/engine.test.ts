@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import pg from "pg";
 import { createPool, withTransaction } from "../src/db/pool.js";
 import { insertJobs, prepareJob } from "../src/engine/insert.js";
-import { fetchJobs } from "../src/engine/fetch.js";
+import { ackAndFetch, fetchJobs } from "../src/engine/fetch.js";
 import { ackJobs } from "../src/engine/ack.js";
 import { stageJobs } from "../src/engine/stage.js";
 import { getJob } from "../src/engine/jobs.js";
@@ -145,6 +145,32 @@ for (const kind of KINDS) {
     assert.is(re!.state, "scheduled");
     assert.is(re!.attempt, 0, "snooze gives the attempt back");
     assert.equal(re!.meta, { snoozed: 1 });
+  });
+
+  test("a released job (claimed into a local buffer, never started) goes back in line untouched", async () => {
+    const [ins] = await insertJobs(pool, prefix, [spec()]);
+    const before = await getJob(pool, prefix, ins.id);
+    const [job] = await fetch();
+    const written = await ackJobs(pool, prefix, [{ id: job.id, attempt: job.attempt, state: "released" }]);
+    assert.equal([...written], [job.id]);
+    const after = (await getJob(pool, prefix, ins.id))!;
+    assert.is(after.state, "available");
+    assert.is(after.attempt, 0);
+    assert.equal(after.errors, []);
+    assert.equal(after.scheduledAt, before!.scheduledAt, "keeps its place in line");
+  });
+
+  test("ack and fetch share one statement; lost outcomes are reported", async () => {
+    const [a, b] = await insertJobs(pool, prefix, [spec({ priority: 0 }), spec({ priority: 1 })]);
+    const [first] = await fetch("default", 1);
+    assert.is(first.id, a.id);
+    const result = await ackAndFetch(pool, prefix, {
+      queue: "default", demand: 5, node: "node-a", producer: "00000000-0000-4000-8000-000000000001",
+      acks: [{ id: first.id, attempt: first.attempt, state: "completed" }, { id: "999999999", attempt: 1, state: "completed" }],
+    });
+    assert.equal(result.jobs.map((j) => j.id), [b.id]);
+    assert.equal([...result.lost], ["999999999"]);
+    assert.is((await getJob(pool, prefix, a.id))!.state, "completed");
   });
 
   test("a second error appends exactly one more entry", async () => {

@@ -187,6 +187,58 @@ test("an insert notification wakes the producer without waiting for the poll", a
   await waitFor("job started by notification", () => longStarted > started, 5_000);
 });
 
+let gatedRunning = 0;
+let gatedMax = 0;
+let gateAborted = 0;
+const Gated = defineWorker<{ ms: number }>({
+  name: "Test.Gated",
+  queue: "gated",
+  async perform(j, { signal }) {
+    gatedRunning++;
+    gatedMax = Math.max(gatedMax, gatedRunning);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, j.args.ms);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          gateAborted++;
+          reject(signal.reason);
+        });
+      });
+    } finally {
+      gatedRunning--;
+    }
+  },
+});
+
+test("signals from any node: pause and resume a queue, scale its limit, pkill a running job", async () => {
+  oban = await start({ gated: 1 }, { pollInterval: 100 });
+  await sleep(300); // LISTEN connected
+  const { sendSignal, queueSignal, cancelJobs } = await import("../src/engine/control.js");
+  await sendSignal(pool, prefix, queueSignal("pause", "gated") as any);
+  await sleep(200);
+  const paused = await Gated.enqueue({ ms: 1 });
+  await sleep(500);
+  assert.is(await stateOf(paused.id), "available", "a paused queue fetches nothing");
+  await sendSignal(pool, prefix, queueSignal("resume", "gated") as any);
+  await waitFor("resumed", async () => (await stateOf(paused.id)) === "completed");
+
+  gatedMax = 0;
+  await sendSignal(pool, prefix, queueSignal("scale", "gated", { limit: 3 }) as any);
+  await sleep(200);
+  const scaled = await Gated.enqueueMany([{ ms: 300 }, { ms: 300 }, { ms: 300 }, { ms: 300 }]);
+  await waitFor("scaled jobs done", async () => (await Promise.all(scaled.map((j) => stateOf(j.id)))).every((st) => st === "completed"));
+  assert.is(gatedMax, 3, "the new limit applies");
+
+  const long = await Gated.enqueue({ ms: 60_000 });
+  await waitFor("long job running", async () => (await stateOf(long.id)) === "executing");
+  await cancelJobs(pool, prefix, { ids: [long.id] });
+  await waitFor("aborted by pkill", () => gateAborted === 1, 5_000);
+  await sleep(100);
+  const final = await row(long.id);
+  assert.is(final.state, "cancelled", "the late outcome does not undo the cancel");
+});
+
 test("enqueue inside the caller's transaction: the job exists only if it commits", async () => {
   oban = await start({});
   const client = await pool.connect();

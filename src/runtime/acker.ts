@@ -3,9 +3,10 @@ import { ackJobs, type Ack } from "../engine/ack.js";
 import { isConnectionError } from "../db/pool.js";
 
 /**
- * Buffers job outcomes and writes them in batches: one statement per flush, flushed when the
- * buffer reaches `batchSize` or `delay` ms after the first outcome arrives. If the database is
- * unreachable the batch is kept and retried with backoff, so a restart loses no outcome.
+ * Buffers job outcomes and writes them in batches. Producers take the buffered outcomes along with
+ * their next fetch (one statement, one commit); whatever no fetch takes within `delay` ms is written
+ * on its own. If the database is unreachable a batch is kept and retried with backoff, so a restart
+ * loses no outcome.
  */
 export interface AckerOptions {
   batchSize?: number;
@@ -31,10 +32,38 @@ export class Acker {
     return this.buffer.length;
   }
 
+  private get batchSize(): number {
+    return this.options.batchSize ?? 500;
+  }
+
   push(ack: Ack): void {
     this.buffer.push(ack);
-    if (this.buffer.length >= (this.options.batchSize ?? 200)) this.flushSoon(0);
-    else this.flushSoon(this.options.delay ?? 2);
+    this.flushSoon(this.buffer.length >= this.batchSize ? 0 : (this.options.delay ?? 5));
+  }
+
+  /** Hands buffered outcomes to a producer's fetch; it must call `settle` or `giveBack`. */
+  take(): Ack[] {
+    return this.failures > 0 ? [] : this.buffer.splice(0, this.batchSize);
+  }
+
+  /** The outcomes were written, except `lost` ones, which were no longer ours. */
+  settle(batch: Ack[], lost: Set<string>): void {
+    this.failures = 0;
+    if (lost.size > 0) this.options.onLost?.(batch.filter((a) => lost.has(a.id)));
+    this.wake();
+  }
+
+  /** The statement carrying `batch` failed: keep the outcomes if the database may come back. */
+  giveBack(batch: Ack[], error: unknown): void {
+    if (batch.length === 0) return;
+    if (isConnectionError(error)) {
+      this.buffer.unshift(...batch);
+      this.flushSoon(this.options.delay ?? 5);
+    } else {
+      // Any other error (a bad row) drops the batch: the jobs stay executing for the lifeline.
+      this.options.onError?.(error);
+    }
+    this.wake();
   }
 
   private flushSoon(delay: number): void {
@@ -56,27 +85,27 @@ export class Acker {
     }
   }
 
+  private wake(): void {
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
   private flush(): Promise<void> {
     if (this.flushing || this.buffer.length === 0) return this.flushing ?? Promise.resolve();
-    const batch = this.buffer.splice(0, this.options.batchSize ?? 200);
+    const batch = this.buffer.splice(0, this.batchSize);
     this.flushing = (async () => {
       try {
         const written = await ackJobs(this.pool, this.prefix, batch);
-        this.failures = 0;
-        if (written.size < batch.length) this.options.onLost?.(batch.filter((a) => !written.has(a.id)));
+        this.settle(batch, new Set(batch.map((a) => a.id).filter((id) => !written.has(id))));
       } catch (error) {
         this.options.onError?.(error);
         if (isConnectionError(error)) {
-          // Keep the outcomes: they are still valid once the database is back.
           this.buffer.unshift(...batch);
           this.failures++;
           await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6))));
         }
-        // Any other error (a bad row) drops the batch: the jobs stay executing for the lifeline.
       } finally {
         this.flushing = undefined;
-        const waiters = this.waiters.splice(0);
-        waiters.forEach((w) => w());
+        this.wake();
         if (this.buffer.length > 0) this.flushSoon(0);
       }
     })();

@@ -14,6 +14,7 @@ export interface LoopOptions {
 
 export class Loop {
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private pokedWhileRunning = false;
   private stopped = true;
@@ -51,13 +52,26 @@ export class Loop {
     this.stopped = true;
     this.controller.abort();
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     await this.running;
   }
 
   private schedule(delay: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (delay === 0) {
+      if (this.immediate) return;
+      // setImmediate, not setTimeout(0) (which waits at least 1 ms): run after the I/O callbacks
+      // already queued, so pokes from jobs finishing together collapse into one tick.
+      const token = (this.immediate = setImmediate(() => {
+        if (this.immediate === token) this.runTick();
+      }));
+      return;
+    }
+    this.immediate = undefined;
     this.timer = setTimeout(() => this.runTick(), delay);
   }
 
@@ -68,6 +82,7 @@ export class Loop {
 
   private runTick(): void {
     this.timer = undefined;
+    this.immediate = undefined;
     if (this.stopped || this.running) return;
     this.running = (async () => {
       let next: number | void = undefined;

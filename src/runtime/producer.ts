@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { fetchJobs } from "../engine/fetch.js";
+import { ackAndFetch } from "../engine/fetch.js";
 import type { Job } from "../engine/job.js";
 import { registeredWorkers, type Worker } from "../worker.js";
 import type { Acker } from "./acker.js";
 import { execute, JobAbort, type Execution, type Outcome } from "./executor.js";
 import { Loop } from "./loop.js";
+import { LocalBuffer } from "./local-buffer.js";
 
 export interface ProducerOptions {
   queue: string;
@@ -17,14 +18,18 @@ export interface ProducerOptions {
   /** Fetch at least this often even without a notification (ms). */
   pollInterval: number;
   workers?: ReadonlyMap<string, Worker<any>>;
+  /** Local buffer: at most this many ms of work claimed ahead (0 disables it). */
+  bufferBudget: number;
+  /** Local buffer: at most this many jobs claimed ahead. */
+  maxBuffer: number;
   onOutcome: (job: Job, outcome: Outcome) => void;
   onError: (error: unknown) => void;
 }
 
 /**
  * One per queue per node: keeps at most `limit` jobs of its queue running here. It fetches by
- * demand (limit − running) when poked (insert notification, a job finishing, staging) and on a
- * polling timer, so a lost notification never strands a job.
+ * demand (free slots, plus what the adaptive local buffer wants) when poked (insert notification,
+ * a job finishing, staging) and on a polling timer, so a lost notification never strands a job.
  */
 export class Producer {
   readonly uuid = randomUUID();
@@ -35,10 +40,12 @@ export class Producer {
   private paused = false;
   private readonly loop: Loop;
   private idleWaiters: Array<() => void> = [];
+  private readonly buffer: LocalBuffer;
 
   constructor(private readonly options: ProducerOptions) {
     this.queue = options.queue;
     this.limit = options.limit;
+    this.buffer = new LocalBuffer(options.bufferBudget, options.maxBuffer);
     this.loop = new Loop(`producer:${options.queue}`, () => this.fetch(), {
       interval: options.pollInterval,
       jitter: 0.2,
@@ -65,6 +72,7 @@ export class Producer {
 
   pause(): void {
     this.paused = true;
+    this.release();
   }
 
   resume(): void {
@@ -77,9 +85,15 @@ export class Producer {
     this.poke();
   }
 
-  /** Stops fetching; running jobs go on. */
+  /** Stops fetching and gives back claimed jobs that have not started; running jobs go on. */
   async stopFetching(): Promise<void> {
     await this.loop.stop();
+    this.release();
+  }
+
+  /** Buffered jobs go back in line untouched (attempt returned, no error entry). */
+  private release(): void {
+    for (const job of this.buffer.takeAll()) this.options.acker.push({ id: job.id, attempt: job.attempt, state: "released" });
   }
 
   /** Resolves when no job runs, or when the deadline passes. */
@@ -103,6 +117,8 @@ export class Producer {
 
   /** Aborts one running job, e.g. on a pkill signal. Returns whether it ran here. */
   abortJob(id: string, reason: JobAbort): boolean {
+    // A cancelled job still in the buffer simply never starts (its row is already cancelled).
+    if (this.buffer.remove(id)) return true;
     const execution = this.running.get(id);
     execution?.controller.abort(reason);
     return execution !== undefined;
@@ -110,17 +126,29 @@ export class Producer {
 
   private async fetch(): Promise<void> {
     if (this.paused || !this.loop.active) return;
-    const demand = this.limit - this.running.size;
+    this.startBuffered();
+    const demand = this.limit - this.running.size + this.buffer.target(this.limit) - this.buffer.size;
     if (demand <= 0) return;
-    const jobs = await fetchJobs(this.options.pool, this.options.prefix, {
-      queue: this.queue,
-      demand,
-      node: this.options.node,
-      producer: this.uuid,
-    });
-    for (const job of jobs) this.run(job);
+    // The outcomes of jobs that just finished ride along with the fetch that replaces them.
+    const acker = this.options.acker;
+    const acks = acker.take();
+    let result;
+    try {
+      result = await ackAndFetch(this.options.pool, this.options.prefix, { queue: this.queue, demand, node: this.options.node, producer: this.uuid, acks });
+    } catch (error) {
+      acker.giveBack(acks, error);
+      throw error;
+    }
+    acker.settle(acks, result.lost);
+    this.buffer.push(result.jobs);
+    if (this.paused || !this.loop.active) this.release();
+    this.startBuffered();
     // A full batch suggests more are waiting: fetch again as soon as slots free up.
-    if (jobs.length === demand) this.poke();
+    if (result.jobs.length === demand) this.poke();
+  }
+
+  private startBuffered(): void {
+    while (this.running.size < this.limit && this.buffer.size > 0) this.run(this.buffer.shift()!);
   }
 
   private run(job: Job): void {
@@ -130,7 +158,9 @@ export class Producer {
     void execution.done.then((outcome) => {
       this.options.acker.push(outcome.ack);
       this.running.delete(job.id);
+      this.buffer.observe(outcome.durationMs);
       this.options.onOutcome(job, outcome);
+      if (this.loop.active && !this.paused) this.startBuffered();
       if (this.running.size === 0) this.idleWaiters.splice(0).forEach((w) => w());
       this.poke();
     });
