@@ -33,11 +33,13 @@ for (const kind of KINDS) {
   const fetch = (queue = "default", demand = 10) => fetchJobs(pool, prefix, { queue, demand, node: "node-a", producer: "00000000-0000-4000-8000-000000000001" });
 
   test("insert writes a row every implementation can read", async () => {
-    const [job] = await insertJobs(pool, prefix, [spec({ tags: [" Alpha", "alpha", "", "Beta "], meta: { m: 1 }, priority: 3, maxAttempts: 5 })]);
+    const [job] = await insertJobs(pool, prefix, [spec({ tags: [" Alpha", "alpha", "", "Beta ", 'q"u,o\\te {x}'], meta: { m: 1 }, priority: 3, maxAttempts: 5 })]);
     assert.is(job.state, "available");
     const row = await getJob(pool, prefix, job.id);
     assert.ok(row);
-    assert.equal(row!.tags, ["alpha", "beta"]);
+    assert.equal(row!.tags, ["alpha", "beta", 'q"u,o\\te {x}']);
+    assert.equal(job.tags, row!.tags);
+    assert.equal(job.insertedAt, row!.insertedAt, "the returned job carries the database's times");
     assert.equal(row!.meta, { m: 1 });
     assert.equal(row!.args, { n: 1 });
     assert.equal(row!.errors, []);

@@ -3,7 +3,7 @@
 -- transaction the notification is delivered only if that transaction commits.
 WITH input AS (
   SELECT *
-  FROM unnest(:workers::text[], :queues::text[], :args::jsonb[], :metas::jsonb[], :tags::jsonb[],
+  FROM unnest(:workers::text[], :queues::text[], :args::jsonb[], :metas::jsonb[], :tags::text[],
               :priorities::int[], :max_attempts::int[], :scheduled_at::timestamp[], :schedule_in::float8[])
     WITH ORDINALITY AS i(worker, queue, args, meta, tags, priority, max_attempts, scheduled_at, schedule_in, ord)
 ), timed AS (
@@ -17,15 +17,16 @@ WITH input AS (
               THEN 'scheduled'::{prefix}.oban_job_state
               ELSE 'available'::{prefix}.oban_job_state END,
          t.queue, t.worker, t.args, t.meta,
-         ARRAY(SELECT jsonb_array_elements_text(t.tags)),
+         t.tags::text[],
          t.priority, t.max_attempts, t.run_at, 0, '{}'::text[]
   FROM timed t
   ORDER BY t.ord
-  RETURNING id, state, queue, inserted_at, scheduled_at
+  RETURNING id, state, queue
 ), notified AS (
   SELECT pg_notify(:channel, json_build_object('queue', q.queue)::text)
   FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'available') q
 )
-SELECT ins.id, ins.state::text AS state, ins.inserted_at, ins.scheduled_at
+-- One row: the new ids in input order (ids are drawn in row order) and the statement's clock, from
+-- which the caller derives each job's state and times: much cheaper than a row per job.
+SELECT coalesce(array_agg(ins.id ORDER BY ins.id), '{}') AS ids, timezone('UTC', now()) AS now
 FROM inserted ins CROSS JOIN (SELECT count(*) FROM notified) n
-ORDER BY ins.id
