@@ -51,8 +51,8 @@ WITH acks AS (
       attempt = j.attempt + 1,
       attempted_at = timezone('UTC', now()),
       attempted_by = ARRAY[:node::text, :producer::text]
-  FROM candidates c
-  WHERE j.id = c.id
+  -- By id through the primary key: a join here lets the planner hash the whole table for big batches.
+  WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
   RETURNING j.id, j.state::text AS state, j.queue, j.worker, j.args, coalesce(j.meta, '{}') AS meta,
             coalesce(j.tags, '{}') AS tags, to_jsonb(j.errors) AS errors, j.attempt, j.max_attempts,
             j.priority, coalesce(j.attempted_by, '{}') AS attempted_by, j.inserted_at, j.scheduled_at,

@@ -83,3 +83,14 @@ export function redactUrl(text: string): string {
   // Greedy up to the last "@" of the token: a password may itself contain "@".
   return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)\S*@/gi, "$1***@");
 }
+
+/**
+ * A second pool to the same database as `pool`, with extra server settings (e.g.
+ * `-c synchronous_commit=off`), for the statements that opt into them.
+ */
+export function derivePool(pool: pg.Pool, serverOptions: string, max: number): pg.Pool {
+  const base = (pool as unknown as { options: pg.PoolConfig }).options;
+  const derived = new pg.Pool({ ...base, max, types, options: [base.options, serverOptions].filter(Boolean).join(" ") });
+  derived.on("error", () => {});
+  return derived;
+}
