@@ -63,3 +63,5 @@ WITH acks AS (
 SELECT f.*, l.lost
 FROM (SELECT coalesce(array_agg(a.id), '{}') AS lost FROM acks a WHERE a.id NOT IN (SELECT id FROM acked)) l
 LEFT JOIN fetched f ON true
+-- The producer starts jobs in this order: the queue's order, not the order rows were updated in.
+ORDER BY f.priority, f.scheduled_at, f.id
