@@ -149,7 +149,7 @@ export async function databaseRestart(ctx: Ctx & { server: ChaosServer }, profil
   try {
     await Promise.all(nodes.map((n) => n.started()));
     const load = steadyEnqueue(ctx, 5, 100, () => ({ ms: 20 + Math.floor(Math.random() * 80) }));
-    const restarts = full ? 3 : 1;
+    const restarts = full ? 3 : 2;
     const downMs = full ? 5_000 : 2_000;
     const outages: number[] = [];
     let lastFault = Date.now();
