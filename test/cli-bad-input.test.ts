@@ -97,6 +97,12 @@ test("stdin: a lone surrogate, \\u0000 or a BOM on one line rejects the whole ba
   await rejects(["enqueue", "W", "--json", ...db()], 2, /stdin line 2: args: malformed JSON/, { input: '{"ok":1}\n{"ok":2\n', json: "invalid_input" });
 });
 
+test("args above the 1 MiB limit are rejected before any connection: exit 2 even when the database is unreachable", async () => {
+  const big = JSON.stringify({ pad: "x".repeat(1024 * 1024) }) + "\n";
+  await rejects(["enqueue", "W", "--database-url", "postgres://u:hunter2@127.0.0.1:1/x"], 2, /stdin line 1: args: is 1048586 bytes of JSON, above the limit of 1048576/, { input: big, secret: "hunter2" });
+  await rejects(["enqueue", "W", "--json", ...db()], 2, /above the limit of 1048576/, { input: `{"ok":1}\n${big}`, json: "invalid_input" });
+});
+
 // ── names ────────────────────────────────────────────────────────────────────────────────────
 
 test("worker names with quotes, semicolons, backslashes and unicode are opaque strings that round-trip exactly", async () => {
