@@ -4,6 +4,7 @@ import { parseDuration } from "../src/cli/duration.js";
 import { parseInteger, parseJsonObject, parseList, readStdinLines } from "../src/cli/job-input.js";
 import { insertJobs, prepareJob, type JobSpec, type PreparedJob } from "../src/engine/insert.js";
 import { invalid } from "../src/errors.js";
+import { DEFAULT_MAX_ARGS_BYTES } from "../src/engine/validate.js";
 
 export interface EnqueueResult {
   count: number;
@@ -37,6 +38,7 @@ export default class Enqueue extends BaseCommand {
     "scheduled-at": Flags.string({ description: "run at this ISO-8601 time, e.g. 2030-01-01T09:00:00Z" }),
     tags: Flags.string({ description: "comma-separated tags" }),
     meta: Flags.string({ description: "meta as a JSON object" }),
+    "max-args-bytes": Flags.string({ description: "reject args larger than this many bytes of JSON (default 1048576)" }),
   };
 
   async run(): Promise<EnqueueResult> {
@@ -52,7 +54,9 @@ export default class Enqueue extends BaseCommand {
       tags: parseList(flags.tags, "--tags"),
       meta: flags.meta === undefined ? undefined : parseJsonObject(flags.meta, "--meta"),
     };
-    const prepared = await this.prepare(common, flags.args);
+    const maxArgsBytes = parseInteger(flags["max-args-bytes"], "--max-args-bytes") ?? DEFAULT_MAX_ARGS_BYTES;
+    if (maxArgsBytes < 1) throw invalid("--max-args-bytes", `must be a positive number of bytes (got ${maxArgsBytes})`);
+    const prepared = await this.prepare(common, flags.args, maxArgsBytes);
     const { pool, prefix } = await this.openPool(flags, 2);
     const jobs = await insertJobs(pool, prefix, prepared);
     const result: EnqueueResult = {
@@ -63,11 +67,11 @@ export default class Enqueue extends BaseCommand {
     return result;
   }
 
-  private async prepare(common: Omit<JobSpec, "args">, argsFlag: string | undefined): Promise<PreparedJob[]> {
+  private async prepare(common: Omit<JobSpec, "args">, argsFlag: string | undefined, maxArgsBytes: number): Promise<PreparedJob[]> {
     const field = (name: string) => (name === "args" ? "--args" : `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     const fromFlag = (spec: JobSpec) => {
       try {
-        return prepareJob(spec);
+        return prepareJob(spec, "", maxArgsBytes);
       } catch (error) {
         throw renameField(error, field);
       }
@@ -79,7 +83,7 @@ export default class Enqueue extends BaseCommand {
     lines.forEach((line, i) => {
       if (line.trim() === "") return;
       const where = `stdin line ${i + 1}:`;
-      prepared.push(prepareJob({ ...common, args: parseJsonObject(line, `${where} args`) }, where));
+      prepared.push(prepareJob({ ...common, args: parseJsonObject(line, `${where} args`) }, where, maxArgsBytes));
     });
     // Nothing piped (e.g. stdin is /dev/null): one job with empty args, as without a pipe.
     if (prepared.length === 0 && lines.every((l) => l.trim() === "")) return [fromFlag({ ...common, args: {} })];

@@ -80,6 +80,12 @@ function checkUrl(url: string, field: string): string {
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
     throw invalid(field, `unsupported scheme "${parsed.protocol.replace(/:$/, "")}" (expected postgres:// or postgresql://)`);
   }
+  // An unencoded "@", "#" or "/" in the password splits the URL in the wrong place, and the piece
+  // after it would end up in a host name (and in error messages). Refuse it before connecting.
+  const authority = url.slice(url.indexOf("//") + 2).split(/[/?]/)[0];
+  if (parsed.hash !== "" || (authority.match(/@/g)?.length ?? 0) > 1) {
+    throw invalid(field, `cannot be parsed safely: percent-encode special characters in the user name and password (@ as %40, # as %23, / as %2F, % as %25)`);
+  }
   return url;
 }
 

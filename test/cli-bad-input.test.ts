@@ -166,8 +166,10 @@ test("passwords with @ # % (percent-encoded) are never echoed, whatever the fail
   const encoded = encodeURIComponent(raw);
   await rejects(["enqueue", "W", "--args", "{}", "--database-url", `postgres://u:${encoded}@127.0.0.1:1/x`], 3, /cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@/, { secret: encoded });
   await rejects(["migrate", "--database-url", `postgres://u:${encoded}@127.0.0.1:1/x`, "--json"], 3, /cannot reach/, { json: "database_unavailable", secret: raw });
-  // An unencoded "@" in the password: the URL's host is after the last "@".
-  await rejects(["inspect", "--database-url", "postgres://u:p@ss@127.0.0.1:1/x"], 3, /cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/, { secret: "p@ss" });
+  // Unencoded "@" or "#" in the password would split the URL in the wrong place (a piece of the
+  // password would become the host): refused as usage before connecting, the password not echoed.
+  await rejects(["inspect", "--database-url", "postgres://u:p@ss@127.0.0.1:1/x"], 2, /--database-url: cannot be parsed safely: percent-encode/, { secret: "p@ss" });
+  await rejects(["inspect", "--database-url", `postgres://u:${raw}@127.0.0.1:1/x`], 2, /--database-url: cannot be parsed safely: percent-encode/, { secret: "ss#w" });
 });
 
 test("a password containing a space is never echoed", async () => {

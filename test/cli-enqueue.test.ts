@@ -83,6 +83,17 @@ for (const [name, flags, input, message] of badInputs) {
   });
 }
 
+test("--max-args-bytes sets the args size limit", async () => {
+  const args = JSON.stringify({ a: "0123456789" });
+  const refused = await oban(["enqueue", "Some.Worker", "--args", args, "--max-args-bytes", "10", ...db()]);
+  assert.is(refused.exitCode, 2);
+  assert.match(String(refused.stderr), /--args: is 18 bytes of JSON, above the limit of 10/);
+  assert.is(await count(), 0);
+  const accepted = await oban(["enqueue", "Some.Worker", "--args", args, "--max-args-bytes", "100", ...db()]);
+  assert.is(accepted.exitCode, 0, String(accepted.stderr));
+  assert.is(await count(), 1);
+});
+
 test("--json errors are printed as {error: {code, message}}", async () => {
   const result = await oban(["enqueue", "Some.Worker", "--args", "[]", "--json", ...db()]);
   assert.is(result.exitCode, 2);

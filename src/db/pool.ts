@@ -80,8 +80,9 @@ export function unreachable(error: unknown, url: string): ObanError {
 }
 
 export function redactUrl(text: string): string {
-  // Greedy up to the last "@" of the token: a password may itself contain "@".
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)\S*@/gi, "$1***@");
+  // Greedy to the last "@" of the line: a password may hold "@", spaces or "#" (unencoded, wrongly,
+  // but it must still never be echoed). Masking too much is fine; too little is not.
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^\n]*@/gi, "$1***@");
 }
 
 /**

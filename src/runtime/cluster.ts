@@ -5,6 +5,9 @@ import { Leadership } from "./leadership.js";
 import { Loop } from "./loop.js";
 import type { Producer } from "./producer.js";
 
+/** A producer max age no heartbeat can exceed: 100 years. */
+const NEVER_SECONDS = 100 * 365 * 24 * 3600;
+
 export interface ClusterOptions {
   /** Instance name written to oban_producers.name and used in signal idents. */
   name: string;
@@ -39,7 +42,12 @@ export class Cluster {
     private readonly producers: () => Producer[],
     private readonly options: ClusterOptions,
   ) {
-    const onError = (what: string) => (error: unknown) => options.log("error", `${what} failed`, error);
+    const onError = (what: string) => (error: unknown) => {
+      // Any failed statement may mean the database (or our link to it) went away: staleness seen
+      // right after it comes back says nothing about who is alive.
+      this.healthySince = undefined;
+      options.log("error", `${what} failed`, error);
+    };
     this.firstBeat = new Promise((resolve) => (this.resolveFirstBeat = resolve));
     this.heartbeat = new Loop("heartbeat", () => this.beat(), {
       interval: options.heartbeatInterval,
@@ -76,6 +84,13 @@ export class Cluster {
   get isLeader(): boolean {
     return this.leadership?.isLeader ?? false;
   }
+
+  /**
+   * Since when our own heartbeats have succeeded without a failure in between. After a database
+   * outage every node's heartbeat is stale; the lifeline may only call a producer dead once live
+   * producers have had a full producerMaxAge of working database to heartbeat again.
+   */
+  private healthySince: number | undefined;
 
   /** Resolves at the first successful heartbeat: producers must not claim jobs before it. */
   readonly firstBeat: Promise<void>;
@@ -133,12 +148,16 @@ export class Cluster {
         },
       })),
     );
+    this.healthySince ??= Date.now();
     this.resolveFirstBeat();
   }
 
   private async rescue(rescueAfter: number): Promise<RescueResult | undefined> {
     if (!this.isLeader) return undefined;
-    const result = await rescueJobs(this.pool, this.prefix, { producerMaxAge: this.options.producerMaxAge / 1000, rescueAfter });
+    const trusted = this.healthySince !== undefined && Date.now() - this.healthySince >= this.options.producerMaxAge;
+    // Until staleness can be trusted, no producer is declared dead (only the time floor applies).
+    const producerMaxAge = trusted ? this.options.producerMaxAge / 1000 : NEVER_SECONDS;
+    const result = await rescueJobs(this.pool, this.prefix, { producerMaxAge, rescueAfter });
     const total = result.rescued.reduce((sum, r) => sum + r.count, 0);
     if (total > 0 || result.deadProducers > 0) {
       const detail = result.rescued.map((r) => `${r.count} ${r.queue}→${r.state}`).join(", ");
