@@ -3,6 +3,7 @@
 // two at a time, and ends with one line "N passed, N failed[, N skipped]" (uvu prints none).
 //
 //   node scripts/test.js [filter…]     only files whose path contains one of the filters
+//   TEST_EXCLUDE=chaos-ci node scripts/test.js   every file but those matching
 //   env: DATABASE_URL (else the embedded server in .oban-test/ is started, shared with any other
 //        wrapper run in this tree, and stopped by the last one out),
 //        TEST_TIMEOUT (seconds per file, default 180), TEST_CONCURRENCY (default 2),
@@ -184,6 +185,12 @@ function judge(result) {
 async function main() {
   let files = findTests(testDir);
   if (filters.length) files = files.filter((file) => filters.some((f) => path.relative(root, file).includes(f)));
+  // TEST_EXCLUDE=a,b leaves out files whose path contains one of them (CI's repeat runs use it).
+  const excluded = (process.env.TEST_EXCLUDE ?? "").split(",").filter(Boolean);
+  if (excluded.length) {
+    files = files.filter((file) => !excluded.some((x) => path.relative(root, file).includes(x)));
+    console.log(`TEST_EXCLUDE: leaving out files matching ${excluded.join(", ")}`);
+  }
   if (files.length === 0) {
     console.log(existsSync(testDir) ? `no test files match ${filters.join(" ") || "dist/test/**/*.test.js"}` : "no dist/test: run `npm run build` first");
     console.log("0 passed, 0 failed");
