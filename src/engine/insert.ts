@@ -44,6 +44,27 @@ export const DEFAULTS = { queue: "default", priority: 0, maxAttempts: 20 } as co
 
 /** Rows per statement: large enough to amortise round trips, small enough to bound memory. */
 export const INSERT_CHUNK = 5_000;
+/** ...and at most about this much args JSON per statement (a parameter is capped at 1 GB). */
+export const INSERT_CHUNK_BYTES = 32 * 1024 * 1024;
+
+/** Splits jobs into statement-sized chunks, by count and by args size. */
+export function chunkJobs(jobs: PreparedJob[]): PreparedJob[][] {
+  const chunks: PreparedJob[][] = [];
+  let current: PreparedJob[] = [];
+  let bytes = 0;
+  for (const job of jobs) {
+    // string length counts UTF-16 units: close enough to bytes for a limit this far below 1 GB
+    if (current.length > 0 && (current.length >= INSERT_CHUNK || bytes + job.argsJson.length > INSERT_CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(job);
+    bytes += job.argsJson.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 export function prepareJob(spec: JobSpec, where = "", maxArgsBytes = DEFAULT_MAX_ARGS_BYTES): PreparedJob {
   const at = (field: string) => (where ? `${where} ${field}` : field);
@@ -74,7 +95,7 @@ async function insertChunk(db: Queryable, prefix: string, jobs: PreparedJob[]): 
   const [{ ids, now }] = await run<{ ids: string[]; now: Date }>(db, prefix, "job_insert", {
     workers: jobs.map((j) => j.worker),
     queues: jobs.map((j) => j.queue),
-    args: jobs.map((j) => j.argsJson),
+    args: `[${jobs.map((j) => j.argsJson).join(",")}]`,
     metas: jobs.map((j) => j.metaJson),
     // Each job's tags as a PostgreSQL array literal, cast per row: cheaper than a subquery per row.
     tags: jobs.map((j) => arrayLiteral(j.tags)),
@@ -117,11 +138,12 @@ async function insertChunk(db: Queryable, prefix: string, jobs: PreparedJob[]): 
  * batch is all or nothing; given a client, the caller's transaction (if any) decides.
  */
 export async function insertJobs(db: pg.Pool | Queryable, prefix: string, jobs: PreparedJob[]): Promise<Job[]> {
-  if (jobs.length === 0) return [];
-  if (jobs.length <= INSERT_CHUNK) return insertChunk(db, prefix, jobs);
+  const chunks = chunkJobs(jobs);
+  if (chunks.length === 0) return [];
+  if (chunks.length === 1) return insertChunk(db, prefix, chunks[0]);
   const inChunks = async (client: Queryable) => {
     const out: Job[] = [];
-    for (let i = 0; i < jobs.length; i += INSERT_CHUNK) out.push(...(await insertChunk(client, prefix, jobs.slice(i, i + INSERT_CHUNK))));
+    for (const chunk of chunks) out.push(...(await insertChunk(client, prefix, chunk)));
     return out;
   };
   return isPool(db) ? withTransaction(db, inChunks) : inChunks(db);

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { INSERT_CHUNK, insertJobs, type PreparedJob } from "../engine/insert.js";
+import { INSERT_CHUNK, INSERT_CHUNK_BYTES, chunkJobs, insertJobs, type PreparedJob } from "../engine/insert.js";
 import type { Job } from "../engine/job.js";
 
 interface Waiting {
@@ -26,7 +26,7 @@ export class InsertBatcher {
   ) {}
 
   insert(jobs: PreparedJob[]): Promise<Job[]> {
-    if (jobs.length >= INSERT_CHUNK) return insertJobs(this.pool, this.prefix, jobs);
+    if (chunkJobs(jobs).length > 1) return insertJobs(this.pool, this.prefix, jobs);
     return new Promise((resolve, reject) => {
       this.waiting.push({ jobs, resolve, reject });
       if (this.inFlight < this.parallel) void this.flush();
@@ -34,12 +34,16 @@ export class InsertBatcher {
   }
 
   private async flush(): Promise<void> {
+    // Callers join the statement while it stays one chunk (by count and by size).
     const batch: Waiting[] = [];
     let rows = 0;
-    while (this.waiting.length > 0 && (batch.length === 0 || rows + this.waiting[0].jobs.length <= INSERT_CHUNK)) {
+    let bytes = 0;
+    const fits = (w: Waiting) => rows + w.jobs.length <= INSERT_CHUNK && bytes + argsLength(w.jobs) <= INSERT_CHUNK_BYTES;
+    while (this.waiting.length > 0 && (batch.length === 0 || fits(this.waiting[0]))) {
       const next = this.waiting.shift()!;
       batch.push(next);
       rows += next.jobs.length;
+      bytes += argsLength(next.jobs);
     }
     if (batch.length === 0) return;
     this.inFlight++;
@@ -67,4 +71,8 @@ export class InsertBatcher {
       offset += w.jobs.length;
     }
   }
+}
+
+function argsLength(jobs: PreparedJob[]): number {
+  return jobs.reduce((sum, job) => sum + job.argsJson.length, 0);
 }
