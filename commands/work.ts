@@ -45,9 +45,9 @@ export default class Work extends BaseCommand {
       process.once("SIGINT", () => resolve("SIGINT"));
     });
     const { flags } = await this.parse(Work);
-    const grace = parseDuration(flags.grace, "--grace");
-    const pollInterval = parseDuration(flags["poll-interval"], "--poll-interval");
     const ms = (flag: keyof typeof flags) => parseDuration(String(flags[flag]), `--${flag}`);
+    const grace = ms("grace");
+    const pollInterval = ms("poll-interval");
     const pruneMaxAge = ms("prune-max-age");
     const cluster = {
       name: flags.name,

@@ -10,6 +10,7 @@
 //        TEST_VERBOSE=1 (print every file's output, not only failures)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -199,6 +200,11 @@ async function main() {
 
   const env = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR;
+  // Every query file must be executed by some test: the SQL loader appends each query it runs to
+  // this file (in every child, CLI processes included), checked after a whole-suite run.
+  const sqlTrace = path.join(os.tmpdir(), `oban-ts-sql-trace-${process.pid}.log`);
+  rmSync(sqlTrace, { force: true });
+  env.OBAN_SQL_TRACE = sqlTrace;
   let server;
   if (!env.DATABASE_URL) {
     try {
@@ -250,6 +256,20 @@ async function main() {
   } finally {
     if (server) await releaseServer();
   }
+
+  if (filters.length === 0 && !interrupted) {
+    const executed = new Set(existsSync(sqlTrace) ? readFileSync(sqlTrace, "utf8").split("\n") : []);
+    const unexecuted = readdirSync(path.join(root, "sql", "queries"))
+      .map((f) => f.replace(/\.sql$/, ""))
+      .filter((name) => !executed.has(name));
+    if (unexecuted.length > 0) {
+      console.log(`FAIL sql/queries never executed by any test: ${unexecuted.join(", ")}`);
+      totals.failed++;
+    } else {
+      console.log(`ok   every sql/queries file was executed by some test`);
+    }
+  }
+  rmSync(sqlTrace, { force: true });
 
   const ran = totals.passed + totals.failed;
   console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s${interrupted ? " (interrupted)" : ran === 0 ? " (no tests ran)" : ""}`);

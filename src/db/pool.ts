@@ -41,8 +41,15 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   return pool;
 }
 
-export function createClient(connectionString: string, applicationName = "oban-ts"): pg.Client {
-  return new pg.Client({ connectionString, types, application_name: applicationName, keepAlive: true });
+/** The connection settings a pool was made with: extra connections (LISTEN, async commit) reuse them. */
+function settingsOf(pool: pg.Pool): pg.PoolConfig {
+  return (pool as unknown as { options: pg.PoolConfig }).options;
+}
+
+/** A dedicated client (not from the pool: LISTEN holds its connection) to the pool's database. */
+export function clientLike(pool: pg.Pool, applicationName: string): pg.Client {
+  const { connectionString, host, port, user, password, database, ssl, options } = settingsOf(pool);
+  return new pg.Client({ connectionString, host, port, user, password, database, ssl, options, types, keepAlive: true, application_name: applicationName.slice(0, 63) });
 }
 
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -90,7 +97,7 @@ export function redactUrl(text: string): string {
  * `-c synchronous_commit=off`), for the statements that opt into them.
  */
 export function derivePool(pool: pg.Pool, serverOptions: string, max: number): pg.Pool {
-  const base = (pool as unknown as { options: pg.PoolConfig }).options;
+  const base = settingsOf(pool);
   const derived = new pg.Pool({ ...base, max, types, options: [base.options, serverOptions].filter(Boolean).join(" ") });
   derived.on("error", () => {});
   return derived;

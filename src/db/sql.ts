@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { QueryResultRow } from "pg";
@@ -19,6 +19,8 @@ interface CompiledQuery {
 }
 
 const sources = new Map<string, string>();
+/** Set by the test wrapper: each query run is appended here, to check every file is exercised. */
+const SQL_TRACE = process.env.OBAN_SQL_TRACE;
 const compiled = new Map<string, CompiledQuery>();
 
 export function quoteIdent(name: string): string {
@@ -32,13 +34,6 @@ export function readSql(relative: string): string {
     sources.set(relative, text);
   }
   return text;
-}
-
-export function queryNames(): string[] {
-  return readdirSync(path.join(SQL_ROOT, "queries"))
-    .filter((f) => f.endsWith(".sql"))
-    .map((f) => f.slice(0, -4))
-    .sort();
 }
 
 function stripComments(sql: string): string {
@@ -83,6 +78,7 @@ export async function run<R extends QueryResultRow = any>(db: Queryable, prefix:
     if (!(p in params)) throw new Error(`query ${name}: missing parameter :${p}`);
     return params[p];
   });
+  if (SQL_TRACE) appendFileSync(SQL_TRACE, `${name}\n`);
   const result = await db.query<R>({ name: query.statementName, text: query.text, values });
   return result.rows;
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { ackJobs, type Ack } from "../engine/ack.js";
+import type { Ack } from "../engine/ack.js";
+import { ackAndFetch } from "../engine/fetch.js";
 import { isConnectionError } from "../db/pool.js";
 
 /**
@@ -94,8 +95,8 @@ export class Acker {
     const batch = this.buffer.splice(0, this.batchSize);
     this.flushing = (async () => {
       try {
-        const written = await ackJobs(this.pool, this.prefix, batch);
-        this.settle(batch, new Set(batch.map((a) => a.id).filter((id) => !written.has(id))));
+        const { lost } = await ackAndFetch(this.pool, this.prefix, { acks: batch, queue: "", demand: 0, node: "", producer: "" });
+        this.settle(batch, lost);
       } catch (error) {
         this.options.onError?.(error);
         if (isConnectionError(error)) {

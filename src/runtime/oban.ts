@@ -2,8 +2,8 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { checkPrefix, resolveDatabase } from "../config.js";
 import { connectionFor } from "../db/connect.js";
-import { createPool, derivePool, types } from "../db/pool.js";
-import pg from "pg";
+import { clientLike, createPool, derivePool } from "../db/pool.js";
+import type pg from "pg";
 import type { Job } from "../engine/job.js";
 import { stageJobs } from "../engine/stage.js";
 import { DEFAULT_MAX_ARGS_BYTES, checkQueue } from "../engine/validate.js";
@@ -194,7 +194,7 @@ export class Oban extends EventEmitter {
       if (!this.stopping) this.producers.forEach((p) => p.start());
     });
     if (this.options.notifier !== false) {
-      this.notifier = new Notifier(() => listenClient(this.pool, this.identity), this.prefix)
+      this.notifier = new Notifier(() => clientLike(this.pool, `oban-ts notifier ${this.identity}`), this.prefix)
         .on("insert", (message: { queue?: unknown }) => this.pokeQueue(typeof message.queue === "string" ? message.queue : undefined))
         .on("signal", (message: Signal) => this.signal(message))
         .on("leader", (message: { down?: unknown }) => this.cluster?.leaderDown(message.down))
@@ -311,8 +311,3 @@ export class Oban extends EventEmitter {
   }
 }
 
-/** A client with the pool's own connection settings, for the notifier's LISTEN connection. */
-function listenClient(pool: pg.Pool, identity: string): pg.Client {
-  const { connectionString, host, port, user, password, database, ssl } = (pool as unknown as { options: pg.PoolConfig }).options;
-  return new pg.Client({ connectionString, host, port, user, password, database, ssl, types, keepAlive: true, application_name: `oban-ts notifier ${identity}`.slice(0, 63) });
-}
