@@ -1,7 +1,8 @@
 // The raw-SQL floor: the insert, fetch and ack statements an Oban-style queue needs, sent by a bare
-// `pg` loop with no framework, against a private copy of the Oban `oban_jobs` table.
+// `pg` loop with no framework, against a private copy of the Oban `oban_jobs` table (all its indexes).
 import pg from "pg";
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { ident, inChunks, measureLatency, now, range, recreateSchema, runInFlight, waitUntil } from "../lib.js";
 
 export const name = "floor";
@@ -56,33 +57,10 @@ export async function setup(c) {
   ctx = c;
   await recreateSchema(ctx.databaseUrl, SCHEMA);
   pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 10, application_name: "bench-floor" });
-  // Our own copy of the Elixir Oban (migration v14 shape) oban_jobs table and state enum.
-  await pool.query(`
-    CREATE TYPE ${S}.oban_job_state AS ENUM
-      ('available', 'suspended', 'scheduled', 'executing', 'retryable', 'completed', 'discarded', 'cancelled');
-    CREATE TABLE ${S}.oban_jobs (
-      id bigserial PRIMARY KEY,
-      state ${S}.oban_job_state NOT NULL DEFAULT 'available',
-      queue text NOT NULL DEFAULT 'default',
-      worker text NOT NULL,
-      args jsonb NOT NULL DEFAULT '{}',
-      meta jsonb DEFAULT '{}',
-      tags text[] DEFAULT '{}',
-      errors jsonb[] NOT NULL DEFAULT '{}',
-      attempt integer NOT NULL DEFAULT 0,
-      max_attempts integer NOT NULL DEFAULT 20,
-      priority integer DEFAULT 0,
-      attempted_by text[],
-      inserted_at timestamp without time zone NOT NULL DEFAULT timezone('UTC', now()),
-      scheduled_at timestamp without time zone NOT NULL DEFAULT timezone('UTC', now()),
-      attempted_at timestamp without time zone,
-      completed_at timestamp without time zone,
-      discarded_at timestamp without time zone,
-      cancelled_at timestamp without time zone
-    );
-    CREATE INDEX oban_jobs_state_queue_priority_scheduled_at_id_index
-      ON ${S}.oban_jobs (state, queue, priority, scheduled_at, id);
-  `);
+  // The table every Oban shares (Elixir v14 shape, with all six of its indexes), from the same
+  // fixture the tests use for an Elixir install: the floor pays the same index upkeep as ours.
+  const ddl = readFileSync(new URL("../../test/fixtures/elixir_v14.sql", import.meta.url), "utf8");
+  await pool.query(ddl.replaceAll("{prefix}", S));
   const require = createRequire(import.meta.url);
   return { version: `pg ${require("pg/package.json").version}` };
 }
