@@ -90,24 +90,26 @@ export function prepareJob(spec: JobSpec, where = "", maxArgsBytes = DEFAULT_MAX
   };
 }
 
-/** One INSERT statement for the whole list (callers chunk). */
-async function insertChunk(db: Queryable, prefix: string, jobs: PreparedJob[]): Promise<Job[]> {
-  const [{ ids, now }] = await run<{ ids: string[]; now: Date }>(db, prefix, "job_insert", {
-    workers: jobs.map((j) => j.worker),
-    queues: jobs.map((j) => j.queue),
-    args: `[${jobs.map((j) => j.argsJson).join(",")}]`,
-    metas: jobs.map((j) => j.metaJson),
-    // Each job's tags as a PostgreSQL array literal, cast per row: cheaper than a subquery per row.
-    tags: jobs.map((j) => arrayLiteral(j.tags)),
-    priorities: jobs.map((j) => j.priority),
-    max_attempts: jobs.map((j) => j.maxAttempts),
-    // Written as ISO strings: a `timestamp without time zone` ignores the zone, so this is UTC.
-    scheduled_at: jobs.map((j) => (j.scheduledAt ? j.scheduledAt.toISOString() : null)),
-    schedule_in: jobs.map((j) => j.scheduleIn),
-    channel: channel(prefix, "insert"),
-  });
-  // The same rules as the statement: run at the explicit time, or now + scheduleIn; later than now
-  // means scheduled. Timestamps are microseconds in the database, milliseconds here.
+interface InsertedRow {
+  /** The new ids in input order, comma-separated. */
+  ids: string;
+  now: Date;
+}
+
+/** Sends one INSERT statement for a chunk, already serialised by rowsJson. */
+async function sendChunk(db: Queryable, prefix: string, rows: string): Promise<InsertedRow> {
+  const [row] = await run<InsertedRow>(db, prefix, "job_insert", { rows, channel: channel(prefix, "insert") });
+  return row;
+}
+
+/**
+ * The inserted jobs, from the statement's ids and clock, by the same rules as the statement: run at
+ * the explicit time, or now + scheduleIn; later than now means scheduled. Timestamps are
+ * microseconds in the database, milliseconds here.
+ */
+function insertedJobs(jobs: PreparedJob[], row: InsertedRow): Job[] {
+  const ids = row.ids === "" ? [] : row.ids.split(",");
+  const now = row.now;
   return jobs.map((job, i) => {
     const scheduledAt = job.scheduledAt ?? new Date(now.getTime() + (job.scheduleIn ?? 0) * 1000);
     return {
@@ -140,10 +142,18 @@ async function insertChunk(db: Queryable, prefix: string, jobs: PreparedJob[]): 
 export async function insertJobs(db: pg.Pool | Queryable, prefix: string, jobs: PreparedJob[]): Promise<Job[]> {
   const chunks = chunkJobs(jobs);
   if (chunks.length === 0) return [];
-  if (chunks.length === 1) return insertChunk(db, prefix, chunks[0]);
+  if (chunks.length === 1) return insertedJobs(chunks[0], await sendChunk(db, prefix, rowsJson(chunks[0])));
+  // The client's work overlaps the server's: the next chunk is serialised while one runs, and a
+  // chunk's results are turned into jobs while the next one runs.
   const inChunks = async (client: Queryable) => {
     const out: Job[] = [];
-    for (const chunk of chunks) out.push(...(await insertChunk(client, prefix, chunk)));
+    let pending = sendChunk(client, prefix, rowsJson(chunks[0]));
+    for (let k = 0; k < chunks.length; k++) {
+      const next = k + 1 < chunks.length ? rowsJson(chunks[k + 1]) : undefined;
+      const row = await pending;
+      if (next !== undefined) pending = sendChunk(client, prefix, next);
+      for (const job of insertedJobs(chunks[k], row)) out.push(job);
+    }
     return out;
   };
   return isPool(db) ? withTransaction(db, inChunks) : inChunks(db);
@@ -153,7 +163,14 @@ function isPool(db: unknown): db is pg.Pool {
   return typeof (db as pg.Pool).connect === "function" && typeof (db as pg.Pool).totalCount === "number";
 }
 
-/** `{"a","b \\"c\\""}`: a text[] literal with every element quoted and escaped. */
-export function arrayLiteral(items: string[]): string {
-  return `{${items.map((item) => `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+/** The statement's input: one JSON array with an object per job (see job_insert.sql). */
+function rowsJson(jobs: PreparedJob[]): string {
+  let out = "[";
+  for (let i = 0; i < jobs.length; i++) {
+    const j = jobs[i];
+    // Written as ISO strings: a `timestamp without time zone` ignores the zone, so this is UTC.
+    const at = j.scheduledAt ? `"${j.scheduledAt.toISOString()}"` : "null";
+    out += `${i === 0 ? "" : ","}{"worker":${JSON.stringify(j.worker)},"queue":${JSON.stringify(j.queue)},"args":${j.argsJson},"meta":${j.metaJson},"tags":${JSON.stringify(j.tags)},"priority":${j.priority},"max_attempts":${j.maxAttempts},"scheduled_at":${at},"schedule_in":${j.scheduleIn ?? "null"}}`;
+  }
+  return out + "]";
 }

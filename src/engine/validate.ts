@@ -73,13 +73,50 @@ export function checkJsonObject(value: unknown, field: string, maxBytes = Infini
   if (value === null || typeof value !== "object" || Array.isArray(value) || !isPlain(value)) {
     throw invalid(field, `must be a JSON object (got ${describe(value)})`);
   }
-  checkJsonValue(value, field, new Set());
+  // The quick walk builds no paths; only a value it rejects is walked again to name the problem.
+  if (!isStorableJson(value, 0)) checkJsonValue(value, field, new Set());
   const json = JSON.stringify(value);
   if (maxBytes !== Infinity && json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json);
     if (bytes > maxBytes) throw invalid(field, `is ${bytes} bytes of JSON, above the limit of ${maxBytes}`);
   }
   return json;
+}
+
+/** Depth past which the quick walk gives up and lets checkJsonValue look for a cycle. */
+const QUICK_WALK_DEPTH = 64;
+
+/** True when checkJsonValue would accept `value`; false when it might not. */
+function isStorableJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+      return isStorableText(value);
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null || value instanceof Date) return true;
+      if (depth > QUICK_WALK_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (const item of value) if (!isStorableJson(item, depth + 1)) return false;
+        return true;
+      }
+      if (!isPlain(value)) return false;
+      for (const key in value) {
+        if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+        const item = (value as Record<string, unknown>)[key];
+        if (!isStorableText(key) || (item !== undefined && !isStorableJson(item, depth + 1))) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+function isStorableText(text: string): boolean {
+  return !text.includes("\u0000") && (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 function checkJsonValue(value: unknown, path: string, seen: Set<object>): void {
