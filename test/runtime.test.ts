@@ -108,6 +108,28 @@ test("a job past its timeout fails its attempt and its signal aborts", async () 
   assert.match((await row(inserted.id)).errors[0].error, /TimeoutError: job timed out after 150 ms/);
 });
 
+let lateSignal: AbortSignal | undefined;
+const NeverLooks = defineWorker({
+  name: "Test.NeverLooks",
+  queue: "hangs",
+  timeout: 100,
+  maxAttempts: 1,
+  async perform(_j, ctx) {
+    await sleep(400); // never reads the signal while it runs
+    lateSignal = ctx.signal; // read only after the timeout ended the attempt
+  },
+});
+
+test("a job that never reads its signal still ends at its timeout, and a signal read later is already aborted", async () => {
+  oban = await start({ hangs: 1 });
+  const inserted = await NeverLooks.enqueue({});
+  await waitFor("discarded", async () => (await stateOf(inserted.id)) === "discarded");
+  assert.match((await row(inserted.id)).errors[0].error, /TimeoutError: job timed out after 100 ms/);
+  await waitFor("the late read", async () => lateSignal !== undefined);
+  assert.ok(lateSignal!.aborted);
+  assert.is((lateSignal!.reason as Error).name, "TimeoutError");
+});
+
 const Results = job<{ kind: string }>({ name: "Test.Results", queue: "results" }, async ({ kind }, { job: j }) => {
   if (kind === "snooze") return j.meta.snoozed ? undefined : snooze(0);
   if (kind === "cancel") return cancel("not wanted");

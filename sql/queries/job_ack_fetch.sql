@@ -53,10 +53,10 @@ WITH acks AS (
       attempted_by = ARRAY[:node::text, :producer::text]
   -- By id through the primary key: a join here lets the planner hash the whole table for big batches.
   WHERE j.id = ANY (ARRAY(SELECT id FROM candidates))
-  RETURNING j.id, j.state::text AS state, j.queue, j.worker, j.args, coalesce(j.meta, '{}') AS meta,
+  -- Only what the caller cannot know: state, attempted_by and the end times are set just above.
+  RETURNING j.id, j.queue, j.worker, j.args, coalesce(j.meta, '{}') AS meta,
             coalesce(j.tags, '{}') AS tags, to_jsonb(j.errors) AS errors, j.attempt, j.max_attempts,
-            j.priority, coalesce(j.attempted_by, '{}') AS attempted_by, j.inserted_at, j.scheduled_at,
-            j.attempted_at, j.completed_at, j.discarded_at, j.cancelled_at
+            j.priority, j.inserted_at, j.scheduled_at, j.attempted_at
 )
 -- Always one row at least, so `lost` comes back even when nothing was fetched: the ids of outcomes
 -- that were no longer ours to write (usually none, so the repeated array costs nothing).

@@ -1,7 +1,7 @@
 import { run } from "../db/sql.js";
 import type { Queryable } from "../db/pool.js";
 import type { Ack } from "./ack.js";
-import { jobFromRow, type Job, type JobRow } from "./job.js";
+import type { Job, JobRow } from "./job.js";
 
 export interface FetchRequest {
   queue: string;
@@ -12,6 +12,8 @@ export interface FetchRequest {
   acks?: Ack[];
 }
 
+type FetchedRow = Omit<JobRow, "state" | "attempted_by" | "completed_at" | "discarded_at" | "cancelled_at">;
+
 export interface AckFetchResult {
   jobs: Job[];
   /** Ids of the acks that were no longer ours to write (cancelled, rescued or deleted meanwhile). */
@@ -21,7 +23,7 @@ export interface AckFetchResult {
 /** Writes `acks` and claims up to `demand` jobs, in one round trip and one commit. */
 export async function ackAndFetch(db: Queryable, prefix: string, request: FetchRequest): Promise<AckFetchResult> {
   const acks = request.acks ?? [];
-  const rows = await run<JobRow & { lost: string[] }>(db, prefix, "job_ack_fetch", {
+  const rows = await run<FetchedRow & { lost: string[] }>(db, prefix, "job_ack_fetch", {
     ids: acks.map((a) => a.id),
     attempts: acks.map((a) => a.attempt),
     states: acks.map((a) => a.state),
@@ -34,8 +36,32 @@ export async function ackAndFetch(db: Queryable, prefix: string, request: FetchR
     producer: request.producer,
   });
   return {
-    jobs: rows.filter((row) => row.id !== null).map((row) => jobFromRow(row)),
+    jobs: rows.filter((row) => row.id !== null).map((row) => fetchedJob(row, [request.node, request.producer])),
     lost: new Set(rows[0]?.lost ?? []),
+  };
+}
+
+/** A job as the fetch left it: executing, attempted by this producer, not ended. */
+function fetchedJob(row: FetchedRow, attemptedBy: string[]): Job {
+  return {
+    id: row.id,
+    state: "executing",
+    queue: row.queue,
+    worker: row.worker,
+    args: row.args,
+    meta: row.meta ?? {},
+    tags: row.tags ?? [],
+    errors: row.errors ?? [],
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    priority: row.priority,
+    attemptedBy: [...attemptedBy],
+    insertedAt: row.inserted_at,
+    scheduledAt: row.scheduled_at,
+    attemptedAt: row.attempted_at,
+    completedAt: null,
+    discardedAt: null,
+    cancelledAt: null,
   };
 }
 

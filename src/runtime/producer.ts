@@ -111,7 +111,7 @@ export class Producer {
   /** Aborts every running job (`reason`) and waits until their outcomes are recorded. */
   async abortAll(reason: JobAbort): Promise<void> {
     const executions = [...this.running.values()];
-    executions.forEach((e) => e.controller.abort(reason));
+    executions.forEach((e) => e.abort(reason));
     await Promise.all(executions.map((e) => e.done));
   }
 
@@ -120,7 +120,7 @@ export class Producer {
     // A cancelled job still in the buffer simply never starts (its row is already cancelled).
     if (this.buffer.remove(id)) return true;
     const execution = this.running.get(id);
-    execution?.controller.abort(reason);
+    execution?.abort(reason);
     return execution !== undefined;
   }
 
