@@ -41,7 +41,10 @@ export async function ackAndFetch(db: Queryable, prefix: string, request: FetchR
   };
 }
 
-/** A job as the fetch left it: executing, attempted by this producer, not ended. */
+/**
+ * A job as the fetch left it: executing, attempted by this producer, not ended. Mirrors jobFromRow
+ * without building a full row first: this runs once per job on the hot path.
+ */
 function fetchedJob(row: FetchedRow, attemptedBy: string[]): Job {
   return {
     id: row.id,
