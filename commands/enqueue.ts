@@ -3,12 +3,18 @@ import { BaseCommand } from "../src/cli/base.js";
 import { parseDuration } from "../src/cli/duration.js";
 import { parseInteger, parseJsonObject, parseList, readStdinLines } from "../src/cli/job-input.js";
 import { insertJobs, prepareJob, type JobSpec, type PreparedJob } from "../src/engine/insert.js";
+import { insertUnique } from "../src/engine/unique.js";
+import type { Job } from "../src/engine/job.js";
+import { parseUniqueFlags, uniqueFlags } from "../src/cli/unique-flags.js";
 import { invalid } from "../src/errors.js";
 import { DEFAULT_MAX_ARGS_BYTES } from "../src/engine/validate.js";
 
 export interface EnqueueResult {
   count: number;
-  jobs: { id: string; worker: string; queue: string; state: string; scheduledAt: string }[];
+  /** With --unique: how many of the jobs were already there (nothing inserted for those). */
+  conflicts?: number;
+  /** With --unique, each job says whether it is an existing match (`conflict: true`) or new. */
+  jobs: { id: string; worker: string; queue: string; state: string; scheduledAt: string; conflict?: boolean }[];
 }
 
 export default class Enqueue extends BaseCommand {
@@ -23,6 +29,7 @@ export default class Enqueue extends BaseCommand {
     `<%= config.bin %> enqueue MyApp.Mailer --args '{"to":"a@b.c"}' --queue mailers --priority 1`,
     `<%= config.bin %> enqueue MyApp.Report --args '{"id":7}' --schedule-in 10m --tags nightly,reports`,
     "cat jobs.jsonl | <%= config.bin %> enqueue MyApp.Import --json",
+    `<%= config.bin %> enqueue MyApp.Sync --args '{"account":7}' --unique 10m --unique-states incomplete`,
   ];
 
   static override args = {
@@ -39,6 +46,7 @@ export default class Enqueue extends BaseCommand {
     tags: Flags.string({ description: "comma-separated tags" }),
     meta: Flags.string({ description: "meta as a JSON object" }),
     "max-args-bytes": Flags.string({ description: "reject args larger than this many bytes of JSON (default 1048576)" }),
+    ...uniqueFlags,
   };
 
   async run(): Promise<EnqueueResult> {
@@ -56,14 +64,26 @@ export default class Enqueue extends BaseCommand {
     };
     const maxArgsBytes = parseInteger(flags["max-args-bytes"], "--max-args-bytes") ?? DEFAULT_MAX_ARGS_BYTES;
     if (maxArgsBytes < 1) throw invalid("--max-args-bytes", `must be a positive number of bytes (got ${maxArgsBytes})`);
+    const unique = parseUniqueFlags(flags);
     const prepared = await this.prepare(common, flags.args, maxArgsBytes);
     const { pool, prefix } = await this.openPool(flags, 2);
-    const jobs = await insertJobs(pool, prefix, prepared);
+    const inserted: { job: Job; conflict?: boolean }[] = unique
+      ? await insertUnique(pool, prefix, prepared, unique)
+      : (await insertJobs(pool, prefix, prepared)).map((job) => ({ job }));
     const result: EnqueueResult = {
-      count: jobs.length,
-      jobs: jobs.map((j) => ({ id: j.id, worker: j.worker, queue: j.queue, state: j.state, scheduledAt: j.scheduledAt.toISOString() })),
+      count: inserted.length,
+      ...(unique ? { conflicts: inserted.filter((r) => r.conflict).length } : {}),
+      jobs: inserted.map(({ job, conflict }) => ({
+        id: job.id, worker: job.worker, queue: job.queue, state: job.state, scheduledAt: job.scheduledAt.toISOString(),
+        ...(unique ? { conflict } : {}),
+      })),
     };
-    for (const job of jobs) this.log(job.id);
+    // stdout keeps one id per line either way (the existing job's on a conflict), so scripts that
+    // capture it work unchanged; the conflict is said on stderr, and the exit code stays 0.
+    for (const { job, conflict } of inserted) {
+      this.log(job.id);
+      if (conflict && !this.jsonEnabled()) process.stderr.write(`job ${job.id} (${job.state}) already matches: nothing inserted (unique conflict)\n`);
+    }
     return result;
   }
 

@@ -1,6 +1,7 @@
 import type { Job } from "./engine/job.js";
 import type { InsertOptions } from "./engine/insert.js";
 import { checkMaxAttempts, checkPriority, checkQueue, checkWorkerName, normaliseTags } from "./engine/validate.js";
+import { normaliseUnique, type UniqueOptions } from "./engine/unique-options.js";
 import { ObanError, invalid } from "./errors.js";
 import type { EnqueueTarget } from "./runtime/enqueue.js";
 
@@ -52,18 +53,33 @@ export interface WorkerOptions<A extends Args = Args> {
   meta?: Record<string, unknown>;
   /** Milliseconds; the attempt fails and its signal aborts when exceeded. */
   timeout?: number;
+  /**
+   * Default unique options for this worker's jobs (see UniqueOptions): an enqueue that matches a
+   * recent job inserts nothing and returns that job with `conflict: true`.
+   */
+  unique?: UniqueOptions;
   /** Seconds to wait before the next attempt, overriding Oban's default backoff. */
   backoff?: (job: Job<A>, error: unknown) => number;
   perform: (job: Job<A>, ctx: PerformContext) => Promise<JobResult | void | unknown> | JobResult | void | unknown;
 }
 
-export interface EnqueueOptions extends InsertOptions, EnqueueTarget {}
+export interface EnqueueOptions extends InsertOptions, EnqueueTarget {
+  /** Unique options for this call, replacing the worker's as a whole; `false` turns them off. */
+  unique?: UniqueOptions | false;
+}
+
+/**
+ * What enqueue returns: the job, and for unique inserts `conflict`: true when a matching job
+ * already existed (nothing was inserted and that job is returned), false when this one was
+ * inserted. Absent for ordinary inserts.
+ */
+export type EnqueuedJob<A = Args> = Job<A> & { conflict?: boolean };
 
 export interface Worker<A extends Args = Args> {
   readonly name: string;
   readonly options: Readonly<WorkerOptions<A>>;
-  enqueue(args: A, options?: EnqueueOptions): Promise<Job<A>>;
-  enqueueMany(list: A[], options?: EnqueueOptions): Promise<Job<A>[]>;
+  enqueue(args: A, options?: EnqueueOptions): Promise<EnqueuedJob<A>>;
+  enqueueMany(list: A[], options?: EnqueueOptions): Promise<EnqueuedJob<A>[]>;
 }
 
 const registry = new Map<string, Worker<any>>();
@@ -79,6 +95,7 @@ export function defineWorker<A extends Args = Args>(options: WorkerOptions<A>): 
   if (options.maxAttempts !== undefined) checkMaxAttempts(options.maxAttempts, `${options.name} maxAttempts`);
   if (options.priority !== undefined) checkPriority(options.priority, `${options.name} priority`);
   if (options.tags !== undefined) normaliseTags(options.tags, `${options.name} tags`);
+  if (options.unique !== undefined) normaliseUnique(options.unique, `${options.name} unique`);
   if (options.timeout !== undefined && !(Number.isFinite(options.timeout) && options.timeout > 0)) {
     throw invalid(`${options.name} timeout`, "must be a positive number of milliseconds");
   }

@@ -52,18 +52,25 @@ export function clientLike(pool: pg.Pool, applicationName: string): pg.Client {
   return new pg.Client({ connectionString, host, port, user, password, database, ssl, options, types, keepAlive: true, application_name: applicationName.slice(0, 63) });
 }
 
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
+    return await inTransaction(client, fn, begin);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `fn` between `begin` and COMMIT on a client that is not in a transaction; rolls back on error. */
+export async function inTransaction<C extends Queryable, T>(client: C, fn: (client: C) => Promise<T>, begin = "BEGIN"): Promise<T> {
+  await client.query(begin);
+  try {
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
-  } finally {
-    client.release();
   }
 }
 

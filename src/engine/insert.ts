@@ -159,7 +159,7 @@ export async function insertJobs(db: pg.Pool | Queryable, prefix: string, jobs: 
   return isPool(db) ? withTransaction(db, inChunks) : inChunks(db);
 }
 
-function isPool(db: unknown): db is pg.Pool {
+export function isPool(db: unknown): db is pg.Pool {
   return typeof (db as pg.Pool).connect === "function" && typeof (db as pg.Pool).totalCount === "number";
 }
 

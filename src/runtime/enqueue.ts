@@ -1,8 +1,9 @@
 import type { Queryable } from "../db/pool.js";
-import { insertJobs, prepareJob, type InsertOptions } from "../engine/insert.js";
+import { insertJobs, prepareJob } from "../engine/insert.js";
+import { insertUnique, normaliseUnique } from "../engine/unique.js";
 import type { Job } from "../engine/job.js";
 import { ObanError } from "../errors.js";
-import type { Args, Worker } from "../worker.js";
+import type { Args, EnqueueOptions, EnqueuedJob, Worker } from "../worker.js";
 import type { Oban } from "./oban.js";
 
 export interface EnqueueTarget {
@@ -16,13 +17,15 @@ export interface EnqueueTarget {
 }
 
 /** Applies the worker's defaults under the caller's options, validates everything, then inserts. */
-export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], options: InsertOptions & EnqueueTarget): Promise<Job<A>[]> {
+export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], options: EnqueueOptions): Promise<EnqueuedJob<A>[]> {
   const { Oban } = await import("./oban.js");
   const oban = options.oban ?? Oban.current;
   if (!oban) {
     throw new ObanError("config", `cannot enqueue ${worker.name}: no Oban instance is running (call Oban.start(), or pass { oban })`);
   }
   const defaults = worker.options;
+  const uniqueOptions = options.unique === undefined ? defaults.unique : options.unique;
+  const unique = uniqueOptions ? normaliseUnique(uniqueOptions) : undefined;
   const prepared = list.map((args, i) =>
     prepareJob(
       {
@@ -40,6 +43,12 @@ export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], 
       oban.maxArgsBytes,
     ),
   );
+  if (unique) {
+    // Unique inserts take their own path (lock, look up, insert: see engine/unique.ts), so the
+    // ordinary path keeps its shared statements.
+    const results = await insertUnique(options.client ?? oban.pool, oban.prefix, prepared, unique);
+    return results.map(({ job, conflict }) => Object.assign(job as Job<A>, { conflict }));
+  }
   // Inside the caller's transaction the statement must run on their client; otherwise concurrent
   // calls share statements.
   const jobs = options.client ? await insertJobs(options.client, oban.prefix, prepared) : await oban.inserter.insert(prepared);

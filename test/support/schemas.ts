@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
+import type { Test } from "uvu";
+import { createPool } from "../../src/db/pool.js";
 import { quoteIdent } from "../../src/db/sql.js";
 import { migrateUp } from "../../src/engine/migrate.js";
 
@@ -89,6 +91,27 @@ export async function createSchema(pool: pg.Pool, kind: SchemaKind): Promise<{ p
     throw error;
   }
   return { prefix, drop };
+}
+
+/**
+ * Wires a suite to a fresh schema of `kind`: a pool and the schema before the suite, both gone
+ * after it, and no jobs left at the start of each test. Read `pool` and `prefix` inside tests.
+ */
+export function useSchema(test: Test, kind: SchemaKind, poolMax = 4): { pool: pg.Pool; prefix: string } {
+  const context = {} as { pool: pg.Pool; prefix: string };
+  let drop = async () => {};
+  test.before(async () => {
+    context.pool = createPool(testDatabaseUrl(), { max: poolMax });
+    ({ prefix: context.prefix, drop } = await createSchema(context.pool, kind));
+  });
+  test.after(async () => {
+    await drop();
+    await context.pool.end();
+  });
+  test.before.each(async () => {
+    await context.pool.query(`DELETE FROM ${quoteIdent(context.prefix)}.oban_jobs`);
+  });
+  return context;
 }
 
 export async function dropSchema(pool: pg.Pool, prefix: string): Promise<void> {
