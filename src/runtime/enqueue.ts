@@ -16,9 +16,12 @@ export interface EnqueueTarget {
   client?: Queryable;
 }
 
+// Imported on first use: oban.ts imports the workers' module graph, which imports this one.
+let obanModule: typeof import("./oban.js") | undefined;
+
 /** Applies the worker's defaults under the caller's options, validates everything, then inserts. */
 export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], options: EnqueueOptions): Promise<EnqueuedJob<A>[]> {
-  const { Oban } = await import("./oban.js");
+  const { Oban } = (obanModule ??= await import("./oban.js"));
   const oban = options.oban ?? Oban.current;
   if (!oban) {
     throw new ObanError("config", `cannot enqueue ${worker.name}: no Oban instance is running (call Oban.start(), or pass { oban })`);
