@@ -5,10 +5,10 @@ import { BaseCommand } from "../src/cli/base.js";
 import { parseDuration } from "../src/cli/duration.js";
 import { JobLog } from "../src/cli/job-log.js";
 import { parseQueues } from "../src/cli/queues.js";
-import { parseCronLine, resolveCrontab, type CronEntry } from "../src/cron/crontab.js";
-import { checkTimezone } from "../src/cron/expression.js";
+import { crontabFrom } from "../src/cli/crontab.js";
+import { resolveCrontab } from "../src/cron/crontab.js";
 import { migrateUp, migrationStatus } from "../src/engine/migrate.js";
-import { ObanError, invalid } from "../src/errors.js";
+import { ObanError } from "../src/errors.js";
 import { Oban } from "../src/runtime/oban.js";
 import { registeredWorkers } from "../src/worker.js";
 
@@ -78,7 +78,7 @@ export default class Work extends BaseCommand {
     }
 
     // Checked before the database is reached: a bad entry exits 2 at once, naming it.
-    const crontab = this.crontab(flags.cron, flags["cron-timezone"]);
+    const crontab = crontabFrom(flags.cron, flags["cron-timezone"], this.fileConfig);
     const schedules = resolveCrontab(crontab, registeredWorkers(), flags.cron ? "--cron" : "crontab");
 
     const opened = await Promise.race([this.openPoolWithRetry(flags, log, signalled), signalled]);
@@ -110,16 +110,6 @@ export default class Work extends BaseCommand {
     process.once("SIGTERM", again);
     await oban.stop({ grace });
     log.message({ level: "info", message: "stopped" });
-  }
-
-  /** --cron lines, else the config file's crontab (lines or objects). */
-  private crontab(lines: string[] | undefined, timezone: string | undefined): CronEntry[] {
-    if (timezone !== undefined && !lines) throw invalid("--cron-timezone", "applies to --cron entries only (give a config file entry its own timezone)");
-    if (lines) return lines.map((line, i) => parseCronLine(line, `--cron[${i}]`, checkTimezone(timezone, "--cron-timezone")));
-    const file = this.fileConfig.crontab;
-    if (file === undefined) return [];
-    if (!Array.isArray(file)) throw invalid("crontab", "the config file's crontab must be a list");
-    return file.map((entry, i) => (typeof entry === "string" ? parseCronLine(entry, `crontab[${i}]`) : entry));
   }
 
   /** At start the database may not be up yet (a deploy, a restart): wait for it with backoff. */

@@ -86,6 +86,18 @@ test("two `oban work` nodes with the same crontab (flags on one, config file on 
     for (const result of results) assert.is(result.exitCode, 0, String(result.stderr));
     const started = String(results[0].stdout).split("\n").find((l) => l.includes("oban work started"));
     assert.match(started ?? "", /crontab @reboot Cli\.Echo \([0-9a-f]{8}\), \* \* \* \* \* Cli\.Echo \([0-9a-f]{8}\) \(inserted by the leader\)/);
+
+    // What an operator sees: the config file's crontab, next runs, and the minute last inserted.
+    const inspected = await oban(["inspect", "cron", "--json", ...db()], { cwd: config });
+    assert.is(inspected.exitCode, 0, String(inspected.stderr));
+    const view = JSON.parse(String(inspected.stdout));
+    const now = new Date(view.now).getTime();
+    assert.equal(view.entries.map((e: { expr: string; worker: string }) => `${e.expr} ${e.worker}`), ["@reboot Cli.Echo", "* * * * * Cli.Echo"]);
+    assert.is(view.entries[0].nextAt, null);
+    assert.is(view.entries[0].lastAt, reboot[0].scheduled_at.toISOString());
+    assert.is(new Date(view.entries[1].nextAt).getTime(), Math.floor(now / 60_000) * 60_000 + 60_000, "the next minute by the database clock");
+    assert.ok(new Date(view.entries[1].lastAt).getTime() >= minutes[0].scheduled_at.getTime());
+    assert.is(view.entries[1].name, minutes[0].meta.cron_name);
   } finally {
     for (const node of nodes) node.kill("SIGKILL");
   }

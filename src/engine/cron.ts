@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { withTransaction } from "../db/pool.js";
+import { withTransaction, type Queryable } from "../db/pool.js";
 import { run } from "../db/sql.js";
 import { insertJobs, type PreparedJob } from "./insert.js";
 import type { Job } from "./job.js";
@@ -40,4 +40,11 @@ export async function insertWhileLeading(
     const jobs = await insertJobs(client, prefix, pick(clock));
     return { clock, jobs };
   });
+}
+
+/** The database clock, and the scheduled minute of the latest kept job of each named cron entry. */
+export async function latestCronJobs(db: Queryable, prefix: string, names: string[]): Promise<{ now: Date; latest: Map<string, Date> }> {
+  const [row] = await run<{ now: Date; latest: Record<string, string> }>(db, prefix, "job_cron_latest", { names });
+  // json_object_agg writes timestamps without a zone; they are UTC.
+  return { now: row.now, latest: new Map(Object.entries(row.latest).map(([name, at]) => [name, new Date(`${at}Z`)])) };
 }
