@@ -98,6 +98,12 @@ test("a time zone moves the matching minute, daylight saving time included", () 
   assert.ok(matches("0 9 * * *", "2026-07-15T07:00:00Z", "Europe/Paris"), "and 07:00 UTC in summer");
   assert.not.ok(matches("0 9 * * *", "2026-01-15T09:00:00Z", "Europe/Paris"));
   assert.ok(matches("0 9 * * *", "2026-01-15T09:00:00Z"), "UTC without a time zone");
+  // Paris, 02:30 local: a normal day; 29 March 2026 has none (clocks jump 02:00 → 03:00); 25 October
+  // 2026 has two (03:00 → 02:00), 00:30 and 01:30 UTC.
+  const paris = (iso: string) => matches("30 2 * * *", iso, "Europe/Paris");
+  assert.ok(paris("2026-03-28T01:30:00Z"));
+  assert.equal(["00:30", "01:30", "02:30"].map((t) => paris(`2026-03-29T${t}:00Z`)), [false, false, false], "skipped when it does not exist");
+  assert.equal(["00:30", "01:30", "02:30"].map((t) => paris(`2026-10-25T${t}:00Z`)), [true, true, false], "twice when it occurs twice");
   // 2026-02-13 23:30 in New York is already the 14th (a Saturday) in UTC.
   assert.ok(matches("30 23 13 * FRI", "2026-02-14T04:30:00Z", "America/New_York"));
 });

@@ -46,6 +46,8 @@ const AFTER_MINUTE = 50;
 export class CronScheduler {
   private lastMinute = Number.NEGATIVE_INFINITY;
   private rebooted = false;
+  /** evaluate() calls run one at a time: each reads and moves lastMinute. */
+  private serial: Promise<unknown> = Promise.resolve();
   private readonly loop: Loop;
 
   constructor(
@@ -75,7 +77,13 @@ export class CronScheduler {
    * leads and has not evaluated that minute yet. Returns undefined when it does not hold the lease.
    * The timer calls this each minute; tests call it with a pinned time.
    */
-  async evaluate(now?: Date): Promise<CronRun | undefined> {
+  evaluate(now?: Date): Promise<CronRun | undefined> {
+    const run = this.serial.then(() => this.evaluateOnce(now));
+    this.serial = run.catch(() => {});
+    return run;
+  }
+
+  private async evaluateOnce(now?: Date): Promise<CronRun | undefined> {
     let due = 0;
     const result = await insertWhileLeading(
       this.pool,
