@@ -8,6 +8,10 @@ import { cronName } from "../src/cron/crontab.js";
 import { createSchema, testDatabaseUrl } from "./support/schemas.js";
 import { waitFor } from "./support/wait.js";
 
+// Expressions without a time zone are UTC (as in Oban), whatever the process's zone: a library that
+// falls back to local time must fail here. Node applies a TZ assignment at once.
+process.env.TZ = "Asia/Kolkata";
+
 const test = suite("cron");
 let pool: pg.Pool;
 let prefix: string;

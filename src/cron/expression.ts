@@ -91,8 +91,9 @@ function fromCroner(source: string, pattern: string, timezone: string | undefine
 }
 
 function croner(pattern: string, timezone: string | undefined): Cron {
-  // paused, with no function: croner only computes, it never schedules a timer of its own.
-  return new Cron(pattern, { mode: "5-part", domAndDow: true, paused: true, timezone });
+  // paused, with no function: croner only computes, it never schedules a timer of its own. Without
+  // a zone croner would read the process's local time; Oban's default is UTC, whatever TZ says.
+  return new Cron(pattern, { mode: "5-part", domAndDow: true, paused: true, timezone: timezone ?? "Etc/UTC" });
 }
 
 function checkField(part: string, rule: FieldRule, field: string): void {
