@@ -32,7 +32,7 @@ export default class Work extends BaseCommand {
     "cron-timezone": Flags.string({ description: "IANA time zone the --cron expressions are read in (default UTC)" }),
     migrate: Flags.boolean({ description: "install or upgrade the schema before starting" }),
     name: Flags.string({ description: "instance name used in signal idents and producer rows", default: "Oban" }),
-    leader: Flags.boolean({ description: "take part in leader election (lifeline and pruner run on the leader)", default: true, allowNo: true }),
+    leader: Flags.boolean({ description: "take part in leader election (lifeline, pruner and cron run on the leader)", default: true, allowNo: true }),
     "leader-ttl": Flags.string({ description: "leader lease length", default: "30s", helpGroup: "CLUSTER" }),
     "heartbeat-interval": Flags.string({ description: "producer heartbeat period", default: "15s", helpGroup: "CLUSTER" }),
     "producer-max-age": Flags.string({ description: "a producer silent this long is dead and its jobs are rescued", default: "60s", helpGroup: "CLUSTER" }),

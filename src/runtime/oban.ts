@@ -122,8 +122,7 @@ export class Oban extends EventEmitter {
   readonly identity: string;
   readonly maxArgsBytes: number;
   private cluster: Cluster | undefined;
-  /** The crontab service: its schedules (for next run times) and, for tests, `evaluate(now)`. */
-  cron: CronScheduler | undefined;
+  private cronService: CronScheduler | undefined;
   private listenLost = false;
   private readonly acker: Acker;
   private readonly hotPool: pg.Pool;
@@ -208,12 +207,12 @@ export class Oban extends EventEmitter {
         onError: (error) => this.log("error", "cron failed; retrying", error),
       });
       leadership.on("change", (leader: boolean) => leader && cron.poke());
-      this.cron = cron;
+      this.cronService = cron;
     }
     // The heartbeat rows must exist before any job is claimed: a node killed before its first
     // heartbeat would otherwise leave jobs the lifeline can only rescue after rescueAfter.
     await this.cluster.start();
-    this.cron?.start();
+    this.cronService?.start();
     void this.cluster.firstBeat.then(() => {
       if (!this.stopping) this.producers.forEach((p) => p.start());
     });
@@ -274,6 +273,14 @@ export class Oban extends EventEmitter {
     };
   }
 
+  /**
+   * The crontab service when this node has a crontab and takes part in election: its schedules
+   * (names, next runs) and `evaluate(now)`, which the timer calls each minute (tests pin `now`).
+   */
+  get cron(): CronScheduler | undefined {
+    return this.cronService;
+  }
+
   /** Whether this node currently holds the leader lease. */
   get isLeader(): boolean {
     return this.cluster?.isLeader ?? false;
@@ -314,7 +321,7 @@ export class Oban extends EventEmitter {
 
   private async shutdown(grace: number): Promise<void> {
     const producers = [...this.producers.values()];
-    await Promise.all([this.stager.stop(), this.cron?.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
+    await Promise.all([this.stager.stop(), this.cronService?.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
     await this.cluster?.markShutdown();
     const deadline = Date.now() + grace;
     await Promise.all(producers.map((p) => p.waitIdle(deadline)));
