@@ -1,9 +1,12 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../src/cli/base.js";
 import { evaluateConditions, parseConditions, type ConditionResult } from "../src/cli/fail-if.js";
-import { renderJob, renderJobs, renderLeader, renderProducers, renderQueues } from "../src/cli/inspect-render.js";
+import { crontabFrom } from "../src/cli/crontab.js";
+import { renderCron, renderJob, renderJobs, renderLeader, renderProducers, renderQueues, type CronInfo } from "../src/cli/inspect-render.js";
 import { parseInteger } from "../src/cli/job-input.js";
 import { checkJobId, checkLimit, checkState } from "../src/engine/control.js";
+import { latestCronJobs } from "../src/engine/cron.js";
+import { resolveCrontab } from "../src/cron/crontab.js";
 import {
   DEFAULT_LEADER_NAME, LIST_LIMIT_MAX, inspectJob, leaderInfo, listJobs, listProducers, queueCounts,
   type LeaderInfo, type ProducerInfo, type QueueCount,
@@ -11,7 +14,7 @@ import {
 import type { Job, JobState } from "../src/engine/job.js";
 import { invalid } from "../src/errors.js";
 
-const VIEWS = ["queues", "jobs", "job", "leader", "producers"] as const;
+const VIEWS = ["queues", "jobs", "job", "leader", "producers", "cron"] as const;
 type View = (typeof VIEWS)[number];
 
 export type InspectResult =
@@ -19,16 +22,19 @@ export type InspectResult =
   | { view: "jobs"; jobs: Job[] }
   | { view: "job"; job: Job }
   | ({ view: "leader" } & LeaderInfo)
-  | { view: "producers"; producers: ProducerInfo[] };
+  | { view: "producers"; producers: ProducerInfo[] }
+  | ({ view: "cron" } & CronInfo);
 
 export default class Inspect extends BaseCommand {
-  static override summary = "Show queues (default), jobs, one job, the leader lease or the producers";
+  static override summary = "Show queues (default), jobs, one job, the leader lease, the producers or the crontab";
 
   static override description = [
     "queues: jobs per queue and state, lag (seconds the oldest fetchable available job has waited) and",
     "stuck rows (available with attempts exhausted: no fetch takes them). With --fail-if, exits 1 when any",
     "condition holds, for CI: METRIC[OP VALUE], comma-separated; METRIC is a state, total, lag or stuck;",
     "OP is > >= < <= = !=; a bare METRIC means METRIC>0. Counts add up over the queues shown; lag is their maximum.",
+    "cron: the crontab of --cron flags or the config file, with each entry's next run (database clock) and",
+    "the minute of the latest job it inserted.",
   ].join("\n");
 
   static override examples = [
@@ -38,6 +44,7 @@ export default class Inspect extends BaseCommand {
     "<%= config.bin %> inspect job 42 --json",
     "<%= config.bin %> inspect leader",
     "<%= config.bin %> inspect producers",
+    `<%= config.bin %> inspect cron --cron "*/15 * * * * MyApp.Report"`,
   ];
 
   static override args = {
@@ -53,6 +60,8 @@ export default class Inspect extends BaseCommand {
     order: Flags.string({ description: "jobs: newest (default) or oldest first, by id", options: ["newest", "oldest"] }),
     "fail-if": Flags.string({ description: "queues: exit 1 when a condition holds, e.g. discarded>0,lag>60s,stuck" }),
     "leader-name": Flags.string({ description: `leader: the lease name that is ours (default ${DEFAULT_LEADER_NAME})` }),
+    cron: Flags.string({ description: "cron: an entry \"EXPR WORKER [JSON-ARGS]\" (repeatable; default: the config file's crontab)", multiple: true }),
+    "cron-timezone": Flags.string({ description: "cron: IANA time zone of the --cron entries" }),
   };
 
   async run(): Promise<InspectResult> {
@@ -65,8 +74,9 @@ export default class Inspect extends BaseCommand {
       job: [],
       leader: ["leader-name"],
       producers: [],
+      cron: ["cron", "cron-timezone"],
     };
-    for (const name of ["state", "queue", "worker", "limit", "order", "fail-if", "leader-name"] as const) {
+    for (const name of ["state", "queue", "worker", "limit", "order", "fail-if", "leader-name", "cron", "cron-timezone"] as const) {
       if (flags[name] !== undefined && !allowed[view].includes(name)) {
         throw invalid(`--${name}`, `does not apply to \`inspect ${view}\``);
       }
@@ -77,6 +87,9 @@ export default class Inspect extends BaseCommand {
     const state = flags.state === undefined ? undefined : checkState(flags.state, "--state");
     const limit = flags.limit === undefined ? undefined : checkLimit(parseInteger(flags.limit, "--limit"), "--limit", LIST_LIMIT_MAX);
     const conditions = flags["fail-if"] === undefined ? undefined : parseConditions(flags["fail-if"]);
+    // The config file is read by openPool; the entries are checked before the query runs. Worker
+    // modules are not loaded here: cron_name depends only on the entry, never on worker defaults.
+    const crontab = () => resolveCrontab(crontabFrom(flags.cron, flags["cron-timezone"], this.fileConfig), new Map(), flags.cron ? "--cron" : "crontab");
 
     const { pool, prefix } = await this.openPool(flags, 2);
     switch (view) {
@@ -116,6 +129,20 @@ export default class Inspect extends BaseCommand {
         const producers = await listProducers(pool, prefix);
         this.log(renderProducers(producers));
         return { view, producers };
+      }
+      case "cron": {
+        const schedules = crontab();
+        const { now, latest } = await latestCronJobs(pool, prefix, schedules.map((s) => s.name));
+        const entries = schedules.map((s) => ({
+          name: s.name,
+          expr: s.expression.source,
+          worker: s.worker,
+          timezone: s.expression.timezone ?? null,
+          nextAt: s.expression.next(now),
+          lastAt: latest.get(s.name) ?? null,
+        }));
+        this.log(renderCron({ now, entries }));
+        return { view, now, entries };
       }
     }
   }

@@ -5,6 +5,8 @@ import { BaseCommand } from "../src/cli/base.js";
 import { parseDuration } from "../src/cli/duration.js";
 import { JobLog } from "../src/cli/job-log.js";
 import { parseQueues } from "../src/cli/queues.js";
+import { crontabFrom } from "../src/cli/crontab.js";
+import { resolveCrontab } from "../src/cron/crontab.js";
 import { migrateUp, migrationStatus } from "../src/engine/migrate.js";
 import { ObanError } from "../src/errors.js";
 import { Oban } from "../src/runtime/oban.js";
@@ -16,6 +18,7 @@ export default class Work extends BaseCommand {
 
   static override examples = [
     "<%= config.bin %> work --queues default:10,mailers:5 --require ./dist/workers.js",
+    `<%= config.bin %> work --require ./dist/workers.js --cron "*/15 * * * * MyApp.Report {\"full\":true}" --cron "@daily MyApp.Cleanup"`,
     "NODE_OPTIONS='--import tsx' <%= config.bin %> work --require ./src/workers.ts",
   ];
 
@@ -25,9 +28,11 @@ export default class Work extends BaseCommand {
     node: Flags.string({ description: "node name written to attempted_by (default: OBAN_NODE or the hostname)" }),
     grace: Flags.string({ description: "time running jobs get to finish on shutdown, e.g. 15s", default: "15s" }),
     "poll-interval": Flags.string({ description: "fetch at least this often without notifications", default: "1s" }),
+    cron: Flags.string({ description: "a periodic job, \"EXPR WORKER [JSON-ARGS]\" (repeatable; replaces the config file's crontab); the leader inserts it each matching minute", multiple: true }),
+    "cron-timezone": Flags.string({ description: "IANA time zone the --cron expressions are read in (default UTC)" }),
     migrate: Flags.boolean({ description: "install or upgrade the schema before starting" }),
     name: Flags.string({ description: "instance name used in signal idents and producer rows", default: "Oban" }),
-    leader: Flags.boolean({ description: "take part in leader election (lifeline and pruner run on the leader)", default: true, allowNo: true }),
+    leader: Flags.boolean({ description: "take part in leader election (lifeline, pruner and cron run on the leader)", default: true, allowNo: true }),
     "leader-ttl": Flags.string({ description: "leader lease length", default: "30s", helpGroup: "CLUSTER" }),
     "heartbeat-interval": Flags.string({ description: "producer heartbeat period", default: "15s", helpGroup: "CLUSTER" }),
     "producer-max-age": Flags.string({ description: "a producer silent this long is dead and its jobs are rescued", default: "60s", helpGroup: "CLUSTER" }),
@@ -72,6 +77,10 @@ export default class Work extends BaseCommand {
       }
     }
 
+    // Checked before the database is reached: a bad entry exits 2 at once, naming it.
+    const crontab = crontabFrom(flags.cron, flags["cron-timezone"], this.fileConfig);
+    const schedules = resolveCrontab(crontab, registeredWorkers(), flags.cron ? "--cron" : "crontab");
+
     const opened = await Promise.race([this.openPoolWithRetry(flags, log, signalled), signalled]);
     if (typeof opened === "string") {
       log.message({ level: "info", message: `${opened} before the database was reached: exiting` });
@@ -84,13 +93,13 @@ export default class Work extends BaseCommand {
       throw new ObanError("schema", `schema "${prefix}" needs migrations ${status.pending.join(", ")}: run \`oban migrate\` (or pass --migrate)`);
     }
 
-    const oban = await Oban.start({ pool, databaseUrl: connection.url, prefix, queues, node: flags.node, pollInterval, shutdownGrace: grace, ...cluster });
+    const oban = await Oban.start({ pool, databaseUrl: connection.url, prefix, queues, node: flags.node, pollInterval, shutdownGrace: grace, crontab, ...cluster });
     oban.on("job", (event) => log.job(event));
     oban.on("log", (event) => log.message(event));
     const workers = [...registeredWorkers().keys()];
     log.message({
       level: "info",
-      message: `oban work started on ${connection.describe} (schema ${prefix}) as node ${oban.node}: queues ${Object.entries(queues).map(([q, n]) => `${q}:${n}`).join(", ")}; workers ${workers.length ? workers.join(", ") : "none (use --require)"}`,
+      message: `oban work started on ${connection.describe} (schema ${prefix}) as node ${oban.node}: queues ${Object.entries(queues).map(([q, n]) => `${q}:${n}`).join(", ")}; workers ${workers.length ? workers.join(", ") : "none (use --require)"}${schedules.length ? `; crontab ${schedules.map((s) => `${s.expression.source} ${s.worker} (${s.name})`).join(", ")}${flags.leader ? " (inserted by the leader)" : " (not inserted here: --no-leader)"}` : ""}`,
     });
     if (target.source === "embedded") log.message({ level: "info", message: "the embedded PostgreSQL keeps running after exit; stop it with `oban db stop`" });
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ObanError, invalid } from "./errors.js";
 import { redactUrl } from "./db/pool.js";
+import type { CronEntry } from "./cron/crontab.js";
 
 /**
  * Where settings come from, strongest first: flags, environment (DATABASE_URL, OBAN_*), the
@@ -15,6 +16,8 @@ export interface FileConfig {
   node?: string;
   queues?: Record<string, number> | string;
   require?: string[] | string;
+  /** Periodic jobs: "EXPR WORKER [JSON-ARGS]" lines or entry objects (worker given by name). */
+  crontab?: (string | CronEntry)[];
 }
 
 export type DatabaseSource = "flag" | "env" | "pgenv" | "config" | "embedded";
@@ -48,7 +51,7 @@ export async function loadConfigFile(cwd = process.cwd(), explicit?: string): Pr
   }
 }
 
-const KNOWN_KEYS = new Set(["databaseUrl", "prefix", "node", "queues", "require"]);
+const KNOWN_KEYS = new Set(["databaseUrl", "prefix", "node", "queues", "require", "crontab"]);
 
 function checkFileConfig(value: unknown, file: string): FileConfig {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

@@ -10,3 +10,5 @@ export { JOB_STATES, type Job, type JobState, type JobError } from "./engine/job
 export { backoffSeconds } from "./engine/backoff.js";
 export { ObanError, type ObanErrorCode } from "./errors.js";
 export { getJob } from "./engine/jobs.js";
+export { type CronEntry } from "./cron/crontab.js";
+export { parseExpression, type CronExpression } from "./cron/expression.js";

@@ -110,3 +110,15 @@ export function renderProducers(producers: ProducerInfo[]): string {
 export function renderControlled(jobs: ControlledJob[]): string {
   return plainTable(["id", "queue", "worker", "state before"], jobs.map((j) => [j.id, j.queue, j.worker, paintState(j.previousState)]));
 }
+
+export interface CronInfo {
+  /** The database clock the next runs are computed from. */
+  now: Date;
+  entries: { name: string; expr: string; worker: string; timezone: string | null; nextAt: Date | null; lastAt: Date | null }[];
+}
+
+export function renderCron(info: CronInfo): string {
+  if (info.entries.length === 0) return "no crontab (give --cron entries, or a crontab in oban.config.*)";
+  const rows = info.entries.map((e) => [e.name, e.expr, e.timezone ?? "UTC", e.worker, e.nextAt ? iso(e.nextAt) : "at leader start", iso(e.lastAt)]);
+  return `now ${iso(info.now)} (database clock); inserted by the oban-ts leader\n${plainTable(["name", "expr", "timezone", "worker", "next run", "last inserted"], rows)}`;
+}

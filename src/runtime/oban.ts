@@ -16,6 +16,8 @@ import { Loop } from "./loop.js";
 import { Notifier } from "./notifier.js";
 import { Producer } from "./producer.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
+import { CronScheduler } from "./cron.js";
+import { resolveCrontab, type CronEntry, type CronSchedule } from "../cron/crontab.js";
 import { randomUUID } from "node:crypto";
 
 export interface ObanOptions {
@@ -71,6 +73,12 @@ export interface ObanOptions {
   lifeline?: false | { interval?: number; rescueAfter?: number };
   /** Leader-only deletion of finished jobs older than `maxAge` (ms, default 1 day). */
   pruner?: false | { interval?: number; maxAge?: number; limit?: number };
+  /**
+   * Periodic jobs, inserted by the leader once per matching minute (database clock). Checked at
+   * start: a bad expression, time zone or option fails `Oban.start`. Runs on nodes with or
+   * without queues; a node with `leader: false` never inserts them.
+   */
+  crontab?: CronEntry[];
 }
 
 interface Signal {
@@ -114,6 +122,7 @@ export class Oban extends EventEmitter {
   readonly identity: string;
   readonly maxArgsBytes: number;
   private cluster: Cluster | undefined;
+  private cronService: CronScheduler | undefined;
   private listenLost = false;
   private readonly acker: Acker;
   private readonly hotPool: pg.Pool;
@@ -154,19 +163,20 @@ export class Oban extends EventEmitter {
       checkQueue(queue, "queues");
       if (!Number.isInteger(limit) || limit < 1) throw invalid(`queues.${queue}`, `limit must be an integer >= 1 (got ${limit})`);
     }
+    const workers = options.workers ? new Map(options.workers.map((w) => [w.name, w])) : registeredWorkers();
+    const schedules = resolveCrontab(options.crontab, workers);
     let pool = options.pool;
     if (!pool) {
       const connection = await connectionFor(resolveDatabase(options.databaseUrl, {}));
       pool = createPool(connection.url as string, { max: options.poolSize ?? Math.min(10, 2 + queues.length * 2) });
     }
     const oban = new Oban(pool, prefix, !options.pool, options);
-    await oban.startServices(queues);
+    await oban.startServices(queues, workers, schedules);
     Oban.latest = oban;
     return oban;
   }
 
-  private async startServices(queues: [string, number][]): Promise<void> {
-    const workers = this.options.workers ? new Map(this.options.workers.map((w) => [w.name, w])) : registeredWorkers();
+  private async startServices(queues: [string, number][], workers: ReadonlyMap<string, Worker<any>>, schedules: CronSchedule[]): Promise<void> {
     for (const [queue, limit] of queues) {
       const producer = new Producer({
         queue,
@@ -184,12 +194,25 @@ export class Oban extends EventEmitter {
       });
       this.producers.set(queue, producer);
     }
-    if (queues.length === 0) return;
-    this.stager.start();
-    this.cluster = new Cluster(this.pool, this.prefix, () => [...this.producers.values()], this.clusterOptions());
+    if (queues.length === 0 && schedules.length === 0) return;
+    if (queues.length > 0) this.stager.start();
+    const clusterOptions = this.clusterOptions();
+    this.cluster = new Cluster(this.pool, this.prefix, () => [...this.producers.values()], clusterOptions);
+    const leadership = this.cluster.leadership;
+    if (schedules.length > 0 && leadership) {
+      const cron = new CronScheduler(this.pool, this.prefix, schedules, {
+        leaderName: clusterOptions.leaderName,
+        identity: this.identity,
+        isLeader: () => leadership.isLeader,
+        onError: (error) => this.log("error", "cron failed; retrying", error),
+      });
+      leadership.on("change", (leader: boolean) => leader && cron.poke());
+      this.cronService = cron;
+    }
     // The heartbeat rows must exist before any job is claimed: a node killed before its first
     // heartbeat would otherwise leave jobs the lifeline can only rescue after rescueAfter.
     await this.cluster.start();
+    this.cronService?.start();
     void this.cluster.firstBeat.then(() => {
       if (!this.stopping) this.producers.forEach((p) => p.start());
     });
@@ -250,6 +273,14 @@ export class Oban extends EventEmitter {
     };
   }
 
+  /**
+   * The crontab service when this node has a crontab and takes part in election: its schedules
+   * (names, next runs) and `evaluate(now)`, which the timer calls each minute (tests pin `now`).
+   */
+  get cron(): CronScheduler | undefined {
+    return this.cronService;
+  }
+
   /** Whether this node currently holds the leader lease. */
   get isLeader(): boolean {
     return this.cluster?.isLeader ?? false;
@@ -290,7 +321,7 @@ export class Oban extends EventEmitter {
 
   private async shutdown(grace: number): Promise<void> {
     const producers = [...this.producers.values()];
-    await Promise.all([this.stager.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
+    await Promise.all([this.stager.stop(), this.cronService?.stop(), this.notifier?.stop(), ...producers.map((p) => p.stopFetching())]);
     await this.cluster?.markShutdown();
     const deadline = Date.now() + grace;
     await Promise.all(producers.map((p) => p.waitIdle(deadline)));
