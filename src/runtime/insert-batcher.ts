@@ -2,6 +2,9 @@ import type pg from "pg";
 import { INSERT_CHUNK, INSERT_CHUNK_BYTES, chunkJobs, insertJobs, type PreparedJob } from "../engine/insert.js";
 import type { Job } from "../engine/job.js";
 
+/** Calls with this many jobs get a statement of their own instead of joining the shared one. */
+const ALONE = 1_000;
+
 interface Waiting {
   jobs: PreparedJob[];
   resolve: (jobs: Job[]) => void;
@@ -13,23 +16,42 @@ interface Waiting {
  * first call goes out at once (no added latency when idle); calls made while a statement is in
  * flight wait for it and then go out together. Each caller's jobs stay all-or-nothing: if a shared
  * statement fails, every caller is retried on its own, so one bad call cannot fail the others.
+ *
+ * One statement at a time: a second slot split callers into groups that never merged again (one
+ * waiting caller took the free slot alone, and its group stayed one caller), and notifying commits
+ * are serialised by PostgreSQL anyway. Big calls do not wait behind small ones: they skip the queue.
  */
 export class InsertBatcher {
   private waiting: Waiting[] = [];
   private inFlight = 0;
+  /** A flush is due on the next turn of the event loop (set when a statement completes). */
+  private flushDue = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly prefix: string,
-    /** Statements in flight at once (each on its own pooled connection). */
-    private readonly parallel = 2,
   ) {}
 
   insert(jobs: PreparedJob[]): Promise<Job[]> {
-    if (chunkJobs(jobs).length > 1) return insertJobs(this.pool, this.prefix, jobs);
+    if (jobs.length >= ALONE || chunkJobs(jobs).length > 1) return insertJobs(this.pool, this.prefix, jobs);
     return new Promise((resolve, reject) => {
       this.waiting.push({ jobs, resolve, reject });
-      if (this.inFlight < this.parallel) void this.flush();
+      if (!this.flushDue && this.inFlight === 0) void this.flush();
+    });
+  }
+
+  /**
+   * After a statement completes, the next one waits one turn of the event loop: the callers it
+   * just answered usually enqueue again at once, and should join it. Sent at once, it would carry
+   * only those already waiting and the rest would follow alone, alternating full and tiny
+   * statements (measured: 5 jobs a statement with 10 callers, instead of 10).
+   */
+  private flushSoon(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    setImmediate(() => {
+      this.flushDue = false;
+      if (this.inFlight === 0 && this.waiting.length > 0) void this.flush();
     });
   }
 
@@ -51,7 +73,7 @@ export class InsertBatcher {
       await this.write(batch);
     } finally {
       this.inFlight--;
-      if (this.waiting.length > 0) void this.flush();
+      this.flushSoon();
     }
   }
 
