@@ -23,7 +23,8 @@ interface Waiting {
  */
 export class InsertBatcher {
   private waiting: Waiting[] = [];
-  private inFlight = 0;
+  /** The shared statement is in flight. */
+  private writing = false;
   /** A flush is due on the next turn of the event loop (set when a statement completes). */
   private flushDue = false;
 
@@ -36,7 +37,7 @@ export class InsertBatcher {
     if (jobs.length >= ALONE || chunkJobs(jobs).length > 1) return insertJobs(this.pool, this.prefix, jobs);
     return new Promise((resolve, reject) => {
       this.waiting.push({ jobs, resolve, reject });
-      if (!this.flushDue && this.inFlight === 0) void this.flush();
+      if (!this.flushDue && !this.writing) void this.flush();
     });
   }
 
@@ -51,7 +52,7 @@ export class InsertBatcher {
     this.flushDue = true;
     setImmediate(() => {
       this.flushDue = false;
-      if (this.inFlight === 0 && this.waiting.length > 0) void this.flush();
+      if (!this.writing && this.waiting.length > 0) void this.flush();
     });
   }
 
@@ -68,11 +69,11 @@ export class InsertBatcher {
       bytes += argsLength(next.jobs);
     }
     if (batch.length === 0) return;
-    this.inFlight++;
+    this.writing = true;
     try {
       await this.write(batch);
     } finally {
-      this.inFlight--;
+      this.writing = false;
       this.flushSoon();
     }
   }
