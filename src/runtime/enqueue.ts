@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/pool.js";
-import { insertJobs, prepareJob } from "../engine/insert.js";
+import { insertJobs, prepareJob, type InsertOptions, type JobSpec } from "../engine/insert.js";
 import { insertUnique, normaliseUnique } from "../engine/unique.js";
 import type { Job } from "../engine/job.js";
 import { ObanError } from "../errors.js";
@@ -19,6 +19,25 @@ export interface EnqueueTarget {
 // Imported on first use: oban.ts imports the workers' module graph, which imports this one.
 let obanModule: typeof import("./oban.js") | undefined;
 
+/**
+ * One job as the caller asked for it, over the worker's defaults: options win, tags and meta are
+ * merged. Shared with performJob (oban-ts/testing), so a test builds the job enqueue would.
+ */
+export function jobSpec<A extends Args>(worker: Worker<A>, args: A, options: InsertOptions): JobSpec {
+  const defaults = worker.options;
+  return {
+    worker: worker.name,
+    args,
+    queue: options.queue ?? defaults.queue,
+    priority: options.priority ?? defaults.priority,
+    maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+    tags: [...(defaults.tags ?? []), ...(options.tags ?? [])],
+    meta: { ...(defaults.meta ?? {}), ...(options.meta ?? {}) },
+    scheduledAt: options.scheduledAt,
+    scheduleIn: options.scheduleIn,
+  };
+}
+
 /** Applies the worker's defaults under the caller's options, validates everything, then inserts. */
 export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], options: EnqueueOptions): Promise<EnqueuedJob<A>[]> {
   const { Oban } = (obanModule ??= await import("./oban.js"));
@@ -26,26 +45,9 @@ export async function enqueueJobs<A extends Args>(worker: Worker<A>, list: A[], 
   if (!oban) {
     throw new ObanError("config", `cannot enqueue ${worker.name}: no Oban instance is running (call Oban.start(), or pass { oban })`);
   }
-  const defaults = worker.options;
-  const uniqueOptions = options.unique === undefined ? defaults.unique : options.unique;
+  const uniqueOptions = options.unique === undefined ? worker.options.unique : options.unique;
   const unique = uniqueOptions ? normaliseUnique(uniqueOptions) : undefined;
-  const prepared = list.map((args, i) =>
-    prepareJob(
-      {
-        worker: worker.name,
-        args,
-        queue: options.queue ?? defaults.queue,
-        priority: options.priority ?? defaults.priority,
-        maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
-        tags: [...(defaults.tags ?? []), ...(options.tags ?? [])],
-        meta: { ...(defaults.meta ?? {}), ...(options.meta ?? {}) },
-        scheduledAt: options.scheduledAt,
-        scheduleIn: options.scheduleIn,
-      },
-      list.length > 1 ? `job ${i}:` : "",
-      oban.maxArgsBytes,
-    ),
-  );
+  const prepared = list.map((args, i) => prepareJob(jobSpec(worker, args, options), list.length > 1 ? `job ${i}:` : "", oban.maxArgsBytes));
   if (unique) {
     // Unique inserts take their own path (lock, look up, insert: see engine/unique.ts), so the
     // ordinary path keeps its shared statements.
