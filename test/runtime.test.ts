@@ -322,6 +322,42 @@ test("callers that enqueue again as soon as they are answered keep sharing state
   assert.ok(rows[0].statements <= 40, `${rows[0].statements} statements for 200 jobs from 10 callers`);
 });
 
+test("Oban.current falls back to the instance started before the one that stopped", async () => {
+  const first = await start({});
+  const second = await start({});
+  try {
+    assert.is(Oban.current, second);
+    await second.stop();
+    assert.is(Oban.current, first, "the earlier instance still runs");
+    const enqueued = await Long.enqueue({ ms: 1 }, { queue: "fallback" });
+    assert.ok(await getJob(pool, prefix, enqueued.id));
+  } finally {
+    await second.stop();
+    await first.stop();
+  }
+  assert.is(Oban.current, undefined);
+});
+
+const Unstorable = defineWorker({
+  name: "Test.Unstorable",
+  queue: "unstorable",
+  maxAttempts: 2,
+  backoff: () => 3_600,
+  async perform() {
+    return record({ fn: () => 1 }); // a function has no Erlang term
+  },
+});
+
+test("a result that cannot be recorded fails the attempt with the worker's own backoff", async () => {
+  oban = await start({ unstorable: 1 });
+  const inserted = await Unstorable.enqueue({});
+  await waitFor("retryable", async () => (await stateOf(inserted.id)) === "retryable");
+  const failed = await row(inserted.id);
+  const storedBackoff = (failed.scheduledAt.getTime() - failed.attemptedAt!.getTime()) / 1000;
+  assert.ok(storedBackoff > 3_500 && storedBackoff < 3_700, `retry ${storedBackoff} s out, not the worker's 3,600`);
+  assert.match(failed.errors[0].error, /cannot encode/);
+});
+
 test("enqueue rejects bad input before writing anything", async () => {
   oban = await start({});
   const bad: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
@@ -332,6 +368,8 @@ test("enqueue rejects bad input before writing anything", async () => {
     [{ ms: 1 }, { scheduledAt: "yesterday-ish" }, /scheduledAt: must be a date/],
     [{ ms: 1 }, { queue: 'bad"queue' }, /queue: .* must not contain quotes/],
     [{ big: "x".repeat(1024 * 1024 + 1) }, {}, /above the limit of 1048576/],
+    [{ ms: 1 }, { meta: [] }, /meta: must be a JSON object \(got an? array/],
+    [{ ms: 1 }, { meta: "x" }, /meta: must be a JSON object/],
   ];
   for (const [args, options, message] of bad) {
     try {

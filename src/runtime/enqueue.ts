@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/pool.js";
+import { checkJsonObject } from "../engine/validate.js";
 import { insertJobs, prepareJob, type InsertOptions, type JobSpec } from "../engine/insert.js";
 import { insertUnique, normaliseUnique } from "../engine/unique.js";
 import type { Job } from "../engine/job.js";
@@ -25,6 +26,8 @@ let obanModule: typeof import("./oban.js") | undefined;
  */
 export function jobSpec<A extends Args>(worker: Worker<A>, args: A, options: InsertOptions): JobSpec {
   const defaults = worker.options;
+  // Checked before merging: spread into the defaults, an array or a string would become an object.
+  if (options.meta !== undefined) checkJsonObject(options.meta, "meta");
   return {
     worker: worker.name,
     args,

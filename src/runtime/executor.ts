@@ -68,7 +68,7 @@ export function execute(job: Job, worker: Worker<any> | undefined): Execution {
       return fail(error);
     }
     Promise.resolve(result).then(
-      (value) => end!(() => success(job, value as JobResult | undefined, performance.now() - started)),
+      (value) => end!(() => success(job, worker, value as JobResult | undefined, performance.now() - started)),
       fail,
     );
   });
@@ -85,7 +85,7 @@ export function execute(job: Job, worker: Worker<any> | undefined): Execution {
   return execution;
 }
 
-function success(job: Job, result: JobResult | undefined, durationMs: number): Outcome {
+function success(job: Job, worker: Worker<any>, result: JobResult | undefined, durationMs: number): Outcome {
   const base = { id: job.id, attempt: job.attempt };
   switch (resultKind(result)) {
     case "snooze":
@@ -99,7 +99,8 @@ function success(job: Job, result: JobResult | undefined, durationMs: number): O
         const encoded = encodeRecorded((result as { value: unknown }).value);
         return { ack: { ...base, state: "completed", meta: { recorded: true, return: encoded } }, event: "completed", durationMs };
       } catch (error) {
-        return failure(job, undefined, error, durationMs);
+        // A value that cannot be stored fails the attempt like a throw, with the worker's backoff.
+        return failure(job, worker, error, durationMs);
       }
     default:
       return { ack: { ...base, state: "completed" }, event: "completed", durationMs };

@@ -108,11 +108,15 @@ export interface LogEvent {
  * Events: "job" (JobEvent, one per finished attempt), "log" (LogEvent).
  */
 export class Oban extends EventEmitter {
-  private static latest: Oban | undefined;
+  /** Running instances in the order they started. */
+  private static readonly running: Oban[] = [];
 
-  /** The instance `Worker.enqueue` uses when none is passed: the last one started and not stopped. */
+  /**
+   * The instance `Worker.enqueue` uses when none is passed: the last one started and not stopped.
+   * Stopping it makes the one started before it current again, if that one still runs.
+   */
   static get current(): Oban | undefined {
-    return Oban.latest;
+    return Oban.running.at(-1);
   }
 
   readonly producers = new Map<string, Producer>();
@@ -172,7 +176,7 @@ export class Oban extends EventEmitter {
     }
     const oban = new Oban(pool, prefix, !options.pool, options);
     await oban.startServices(queues, workers, schedules);
-    Oban.latest = oban;
+    Oban.running.push(oban);
     return oban;
   }
 
@@ -332,7 +336,8 @@ export class Oban extends EventEmitter {
     await this.cluster?.stop();
     // Only once nothing runs here: a row left behind would make the lifeline think we crashed.
     if (this.acker.pending === 0) await this.cluster?.removeProducers();
-    if (Oban.latest === this) Oban.latest = undefined;
+    const index = Oban.running.indexOf(this);
+    if (index >= 0) Oban.running.splice(index, 1);
     if (this.hotPool !== this.pool) await this.hotPool.end();
     if (this.ownsPool) await this.pool.end();
   }
