@@ -1,35 +1,20 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type pg from "pg";
-import { createPool } from "../src/db/pool.js";
-import { createSchema, testDatabaseUrl } from "./support/schemas.js";
+import { useSchema, testDatabaseUrl } from "./support/schemas.js";
 import { oban } from "./support/cli.js";
 
 const test = suite("oban enqueue");
-let pool: pg.Pool;
-let prefix: string;
-let drop: () => Promise<void>;
 
-test.before(async () => {
-  pool = createPool(testDatabaseUrl(), { max: 2 });
-  ({ prefix, drop } = await createSchema(pool, "ours"));
-});
-test.after(async () => {
-  await drop();
-  await pool.end();
-});
-test.before.each(async () => {
-  await pool.query(`DELETE FROM "${prefix}".oban_jobs`);
-});
+const schema = useSchema(test, "ours", 2);
 
-const db = () => ["--database-url", testDatabaseUrl(), "--prefix", prefix];
-const count = async () => (await pool.query(`SELECT count(*)::int AS n FROM "${prefix}".oban_jobs`)).rows[0].n as number;
+const db = () => ["--database-url", testDatabaseUrl(), "--prefix", schema.prefix];
+const count = async () => (await schema.pool.query(`SELECT count(*)::int AS n FROM "${schema.prefix}".oban_jobs`)).rows[0].n as number;
 
 test("one job from flags: prints its id; --json prints the typed result", async () => {
   const text = await oban(["enqueue", "MyApp.Mailer", "--args", '{"to":"a@b.c"}', "--queue", "mailers", "--priority", "2", "--max-attempts", "5", "--tags", "Mail, urgent", "--meta", '{"source":"cli"}', ...db()]);
   assert.is(text.exitCode, 0, String(text.stderr));
   const id = String(text.stdout).trim();
-  const row = (await pool.query(`SELECT * FROM "${prefix}".oban_jobs WHERE id = $1`, [id])).rows[0];
+  const row = (await schema.pool.query(`SELECT * FROM "${schema.prefix}".oban_jobs WHERE id = $1`, [id])).rows[0];
   assert.is(row.worker, "MyApp.Mailer");
   assert.is(row.queue, "mailers");
   assert.is(row.priority, 2);

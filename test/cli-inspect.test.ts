@@ -1,39 +1,22 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type pg from "pg";
-import { createPool } from "../src/db/pool.js";
 import { insertJobs, prepareJob } from "../src/engine/insert.js";
 import { ackJobs } from "../src/engine/ack.js";
-import { createSchema, testDatabaseUrl } from "./support/schemas.js";
+import { useSchema, testDatabaseUrl } from "./support/schemas.js";
 import { oban } from "./support/cli.js";
 
 const test = suite("oban inspect");
-let pool: pg.Pool;
-let prefix: string;
-let drop: () => Promise<void>;
 
-test.before(async () => {
-  pool = createPool(testDatabaseUrl(), { max: 2 });
-  ({ prefix, drop } = await createSchema(pool, "ours"));
-});
-test.after(async () => {
-  await drop();
-  await pool.end();
-});
-test.before.each(async () => {
-  await pool.query(`DELETE FROM "${prefix}".oban_jobs`);
-  await pool.query(`DELETE FROM "${prefix}".oban_producers`);
-  await pool.query(`DELETE FROM "${prefix}".oban_peers`);
-});
+const schema = useSchema(test, "ours", 2, ["oban_jobs", "oban_producers", "oban_peers"]);
 
-const db = () => ["--database-url", testDatabaseUrl(), "--prefix", prefix];
-const jobs = () => `"${prefix}".oban_jobs`;
+const db = () => ["--database-url", testDatabaseUrl(), "--prefix", schema.prefix];
+const jobs = () => `"${schema.prefix}".oban_jobs`;
 const ANSI = /\x1b\[/;
 
 async function put(queue: string, state: string, extra = ""): Promise<string> {
-  const [job] = await insertJobs(pool, prefix, [prepareJob({ worker: "W.Test", args: { q: queue }, queue })]);
+  const [job] = await insertJobs(schema.pool, schema.prefix, [prepareJob({ worker: "W.Test", args: { q: queue }, queue })]);
   if (state !== "available" || extra) {
-    await pool.query(`UPDATE ${jobs()} SET state = $2::text::"${prefix}".oban_job_state ${extra} WHERE id = $1`, [job.id, state]);
+    await schema.pool.query(`UPDATE ${jobs()} SET state = $2::text::"${schema.prefix}".oban_job_state ${extra} WHERE id = $1`, [job.id, state]);
   }
   return job.id;
 }
@@ -140,7 +123,7 @@ test("jobs: filters and --json; bad state and limit exit 2", async () => {
 
 test("job ID: the job with its errors; unknown id exits 1, a malformed or missing id exits 2", async () => {
   const id = await put("mail", "executing", `, attempt = 1, attempted_by = ARRAY['n1', 'u1']`);
-  await ackJobs(pool, prefix, [{ id, attempt: 1, state: "retryable", delay: 30, error: "Error: the printer is on fire" }]);
+  await ackJobs(schema.pool, schema.prefix, [{ id, attempt: 1, state: "retryable", delay: 30, error: "Error: the printer is on fire" }]);
   const json = await oban(["inspect", "job", id, "--json", ...db()]);
   assert.is(json.exitCode, 0, String(json.stderr));
   const { view, job } = JSON.parse(String(json.stdout));
@@ -165,13 +148,13 @@ test("job ID: the job with its errors; unknown id exits 1, a malformed or missin
 });
 
 test("leader and producers read oban_peers and oban_producers", async () => {
-  await pool.query(
-    `INSERT INTO "${prefix}".oban_peers (name, node, started_at, expires_at) VALUES
+  await schema.pool.query(
+    `INSERT INTO "${schema.prefix}".oban_peers (name, node, started_at, expires_at) VALUES
        ('Oban', 'elixir-1', timezone('UTC', now()), timezone('UTC', now()) + interval '30 seconds'),
        ('Oban.ts', 'ts-1', timezone('UTC', now()), timezone('UTC', now()) + interval '30 seconds')`,
   );
-  await pool.query(
-    `INSERT INTO "${prefix}".oban_producers (uuid, name, node, queue, meta)
+  await schema.pool.query(
+    `INSERT INTO "${schema.prefix}".oban_producers (uuid, name, node, queue, meta)
      VALUES ('00000000-0000-4000-8000-000000000001', 'Oban', 'ts-1', 'mail', '{"local_limit": 10, "paused": true}')`,
   );
   const leader = JSON.parse(String((await oban(["inspect", "leader", "--json", ...db()])).stdout));

@@ -1,32 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
-import { createPool } from "../src/db/pool.js";
-import { createSchema, testDatabaseUrl } from "./support/schemas.js";
+import { useSchema, testDatabaseUrl } from "./support/schemas.js";
 import { oban } from "./support/cli.js";
 
 const test = suite("oban prune and oban rescue");
-let pool: pg.Pool;
-let prefix: string;
-let drop: () => Promise<void>;
 
-test.before(async () => {
-  pool = createPool(testDatabaseUrl(), { max: 2 });
-  ({ prefix, drop } = await createSchema(pool, "ours"));
-});
-test.after(async () => {
-  await drop();
-  await pool.end();
-});
-test.before.each(async () => {
-  await pool.query(`DELETE FROM "${prefix}".oban_jobs`);
-  await pool.query(`DELETE FROM "${prefix}".oban_producers`);
-});
+const schema = useSchema(test, "ours", 2, ["oban_jobs", "oban_producers"]);
 
-const db = () => ["--database-url", testDatabaseUrl(), "--prefix", prefix];
-const insert = (sql: string) => pool.query(`INSERT INTO "${prefix}".oban_jobs (state, queue, worker, args, attempt, attempted_by, attempted_at, completed_at, cancelled_at, discarded_at) ${sql}`);
-const snapshot = async () => (await pool.query(`SELECT id, state, meta FROM "${prefix}".oban_jobs ORDER BY id`)).rows;
+const db = () => ["--database-url", testDatabaseUrl(), "--prefix", schema.prefix];
+const insert = (sql: string) => schema.pool.query(`INSERT INTO "${schema.prefix}".oban_jobs (state, queue, worker, args, attempt, attempted_by, attempted_at, completed_at, cancelled_at, discarded_at) ${sql}`);
+const snapshot = async () => (await schema.pool.query(`SELECT id, state, meta FROM "${schema.prefix}".oban_jobs ORDER BY id`)).rows;
 
 test("prune reports per queue and state, deletes exactly the old finished jobs; --dry-run changes nothing", async () => {
   await insert(`VALUES
@@ -52,7 +36,7 @@ test("prune reports per queue and state, deletes exactly the old finished jobs; 
 
 test("rescue rescues jobs of dead producers and unknown producers past --after, never live ones; --dry-run changes nothing", async () => {
   const [dead, alive, unknown] = [randomUUID(), randomUUID(), randomUUID()];
-  await pool.query(`INSERT INTO "${prefix}".oban_producers (uuid, node, queue, updated_at) VALUES ($1, 'gone', 'q', timezone('UTC', now()) - interval '5 minutes'), ($2, 'here', 'q', timezone('UTC', now()))`, [dead, alive]);
+  await schema.pool.query(`INSERT INTO "${schema.prefix}".oban_producers (uuid, node, queue, updated_at) VALUES ($1, 'gone', 'q', timezone('UTC', now()) - interval '5 minutes'), ($2, 'here', 'q', timezone('UTC', now()))`, [dead, alive]);
   const old = "timezone('UTC', now()) - interval '3 hours'";
   await insert(`VALUES
     ('executing', 'q', 'W', '{}', 1, ARRAY['gone', '${dead}'], timezone('UTC', now()), NULL, NULL, NULL),
@@ -73,7 +57,7 @@ test("rescue rescues jobs of dead producers and unknown producers past --after, 
   const after = await snapshot();
   assert.equal(after.map((r) => r.state), ["available", "executing", "available", "executing"]);
   assert.equal(after.map((r) => r.meta?.rescued ?? 0), [1, 0, 1, 0]);
-  const producers = await pool.query(`SELECT node FROM "${prefix}".oban_producers`);
+  const producers = await schema.pool.query(`SELECT node FROM "${schema.prefix}".oban_producers`);
   assert.equal(producers.rows, [{ node: "here" }]);
 });
 

@@ -1,31 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type pg from "pg";
-import { createPool } from "../src/db/pool.js";
-import { createSchema, testDatabaseUrl } from "./support/schemas.js";
+import { useSchema, testDatabaseUrl } from "./support/schemas.js";
 import { oban, spawnOban } from "./support/cli.js";
 import { waitFor } from "./support/wait.js";
 
 const test = suite("oban work");
-let pool: pg.Pool;
-let prefix: string;
-let drop: () => Promise<void>;
 
-test.before(async () => {
-  pool = createPool(testDatabaseUrl(), { max: 2 });
-  ({ prefix, drop } = await createSchema(pool, "ours"));
-});
-test.after(async () => {
-  await drop();
-  await pool.end();
-});
-test.before.each(async () => {
-  await pool.query(`DELETE FROM "${prefix}".oban_jobs`);
-});
+const schema = useSchema(test, "ours", 2);
 
-const db = () => ["--database-url", testDatabaseUrl(), "--prefix", prefix];
+const db = () => ["--database-url", testDatabaseUrl(), "--prefix", schema.prefix];
 const countIn = async (state: string) =>
-  (await pool.query(`SELECT count(*)::int AS n FROM "${prefix}".oban_jobs WHERE state = $1`, [state])).rows[0].n as number;
+  (await schema.pool.query(`SELECT count(*)::int AS n FROM "${schema.prefix}".oban_jobs WHERE state = $1`, [state])).rows[0].n as number;
 
 test("1,000 jobs piped into enqueue are all completed by `oban work --queues default:10`", async () => {
   const input = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ i })).join("\n");
@@ -44,7 +29,7 @@ test("1,000 jobs piped into enqueue are all completed by `oban work --queues def
     assert.is(completed.length, 1000, "one structured line per job outcome");
     assert.is(completed[0].worker, "Cli.Echo");
     assert.ok(lines.some((l) => /stopped/.test(l.message ?? "")));
-    const byNode = await pool.query(`SELECT DISTINCT attempted_by[1] AS node FROM "${prefix}".oban_jobs`);
+    const byNode = await schema.pool.query(`SELECT DISTINCT attempted_by[1] AS node FROM "${schema.prefix}".oban_jobs`);
     assert.equal(byNode.rows.map((r) => r.node), ["cli-test"]);
   } finally {
     worker.kill("SIGKILL");
@@ -64,7 +49,7 @@ test("SIGTERM during long jobs: the process exits after the grace period and lea
     assert.ok(Date.now() - signalled < 10_000, "exited promptly after the grace period");
     assert.is(await countIn("executing"), 0);
     assert.is(await countIn("available"), 3);
-    const returned = await pool.query(`SELECT to_jsonb(errors) AS errors FROM "${prefix}".oban_jobs WHERE attempt = 1`);
+    const returned = await schema.pool.query(`SELECT to_jsonb(errors) AS errors FROM "${schema.prefix}".oban_jobs WHERE attempt = 1`);
     assert.is(returned.rows.length, 2);
     for (const r of returned.rows) assert.match(r.errors[0].error, /ShutdownError/);
   } finally {
@@ -89,14 +74,14 @@ test("work refuses an unmigrated schema and names the fix; --migrate installs it
     assert.match(String(refused.stderr), /oban migrate/);
     const worker = spawnOban(["work", "--migrate", "--database-url", testDatabaseUrl(), "--prefix", fresh]);
     try {
-      await waitFor("schema installed", async () => (await pool.query(`SELECT to_regclass($1) AS t`, [`${fresh}.oban_jobs`])).rows[0].t, 30_000, 100);
+      await waitFor("schema installed", async () => (await schema.pool.query(`SELECT to_regclass($1) AS t`, [`${fresh}.oban_jobs`])).rows[0].t, 30_000, 100);
       worker.kill("SIGTERM");
       assert.is((await worker).exitCode, 0);
     } finally {
       worker.kill("SIGKILL");
     }
   } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
+    await schema.pool.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
   }
 });
 

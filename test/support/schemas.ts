@@ -95,9 +95,15 @@ export async function createSchema(pool: pg.Pool, kind: SchemaKind): Promise<{ p
 
 /**
  * Wires a suite to a fresh schema of `kind`: a pool and the schema before the suite, both gone
- * after it, and no jobs left at the start of each test. Read `pool` and `prefix` inside tests.
+ * after it, and the `clear` tables emptied at the start of each test. Read `pool` and `prefix`
+ * inside tests.
  */
-export function useSchema(test: Test, kind: SchemaKind, poolMax = 4): { pool: pg.Pool; prefix: string } {
+export function useSchema(
+  test: Test,
+  kind: SchemaKind,
+  poolMax = 4,
+  clear: readonly string[] = ["oban_jobs"],
+): { pool: pg.Pool; prefix: string } {
   const context = {} as { pool: pg.Pool; prefix: string };
   let drop = async () => {};
   test.before(async () => {
@@ -109,7 +115,7 @@ export function useSchema(test: Test, kind: SchemaKind, poolMax = 4): { pool: pg
     await context.pool.end();
   });
   test.before.each(async () => {
-    await context.pool.query(`DELETE FROM ${quoteIdent(context.prefix)}.oban_jobs`);
+    for (const table of clear) await context.pool.query(`DELETE FROM ${quoteIdent(context.prefix)}.${quoteIdent(table)}`);
   });
   return context;
 }
