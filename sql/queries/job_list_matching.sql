@@ -7,7 +7,7 @@ SELECT id, state::text AS state, queue, worker, args, coalesce(meta, '{}') AS me
        coalesce(attempted_by, '{}') AS attempted_by, inserted_at, scheduled_at, attempted_at,
        completed_at, discarded_at, cancelled_at, count(*) OVER () AS total
 FROM {prefix}.oban_jobs
-WHERE state::text = ANY(:states::text[])
+WHERE state = ANY(:states::text[]::{prefix}.oban_job_state[])
   AND (:worker::text IS NULL OR worker = :worker::text)
   AND (:queue::text IS NULL OR queue = :queue::text)
   AND (:args::jsonb IS NULL OR args @> :args::jsonb)

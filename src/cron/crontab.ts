@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { prepareJob, type PreparedJob } from "../engine/insert.js";
-import { checkJsonObject } from "../engine/validate.js";
+import { prepareJob, type InsertOptions, type PreparedJob } from "../engine/insert.js";
+import { jobSpec } from "../runtime/enqueue.js";
+import { canonicalJson, checkJsonObject } from "../engine/validate.js";
 import { ObanError, invalid } from "../errors.js";
 import type { Worker, WorkerOptions } from "../worker.js";
 import { parseExpression, type CronExpression } from "./expression.js";
@@ -84,16 +85,8 @@ function resolveEntry(entry: unknown, workers: ReadonlyMap<string, Worker<any>>,
   };
   // The same merge as enqueue (worker defaults under the entry's own options), then the cron keys
   // on top, as Elixir does (COMPAT §10: merged into the worker's default meta, never replacing it).
-  const spec = {
-    worker: workerName,
-    args: (e.args ?? {}) as Record<string, unknown>,
-    queue: (e.queue ?? defaults.queue) as string | undefined,
-    priority: (e.priority ?? defaults.priority) as number | undefined,
-    maxAttempts: (e.maxAttempts ?? defaults.maxAttempts) as number | undefined,
-    tags: [...(defaults.tags ?? []), ...((e.tags as string[] | undefined) ?? [])],
-    meta: { ...(defaults.meta ?? {}), ...((e.meta as Record<string, unknown> | undefined) ?? {}), ...cronMeta },
-  };
-  const prepared = prepareJob(spec, label);
+  const spec = jobSpec({ name: workerName, options: defaults }, (e.args ?? {}) as Record<string, unknown>, e as InsertOptions);
+  const prepared = prepareJob({ ...spec, meta: { ...spec.meta, ...cronMeta } }, label);
   return {
     name,
     expression,
@@ -110,17 +103,9 @@ function resolveEntry(entry: unknown, workers: ReadonlyMap<string, Worker<any>>,
  * other options take part too, as in Elixir, so two entries that differ only in args differ here.
  */
 export function cronName(expr: string, worker: string, options: Record<string, unknown>): string {
-  return createHash("sha256").update(`${expr}:${worker}:${sortedJson(options)}`).digest("hex").slice(0, 8);
+  return createHash("sha256").update(`${expr}:${worker}:${canonicalJson(options)}`).digest("hex").slice(0, 8);
 }
 
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * The command-line form, `EXPR WORKER [JSON-ARGS]`: five fields or one nickname, then the worker

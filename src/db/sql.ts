@@ -21,6 +21,8 @@ interface CompiledQuery {
 const sources = new Map<string, string>();
 /** Set by the test wrapper: each query run is appended here, to check every file is exercised. */
 const SQL_TRACE = process.env.OBAN_SQL_TRACE;
+/** Query names already written to SQL_TRACE by this process: only the first run of each is. */
+const traced = new Set<string>();
 const compiled = new Map<string, CompiledQuery>();
 
 export function quoteIdent(name: string): string {
@@ -78,7 +80,10 @@ export async function run<R extends QueryResultRow = any>(db: Queryable, prefix:
     if (!(p in params)) throw new Error(`query ${name}: missing parameter :${p}`);
     return params[p];
   });
-  if (SQL_TRACE) appendFileSync(SQL_TRACE, `${name}\n`);
+  if (SQL_TRACE && !traced.has(name)) {
+    traced.add(name);
+    appendFileSync(SQL_TRACE, `${name}\n`);
+  }
   const result = await db.query<R>({ name: query.statementName, text: query.text, values });
   return result.rows;
 }

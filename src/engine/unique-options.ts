@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { invalid } from "../errors.js";
 import { JOB_STATES, type JobState } from "./job.js";
 import type { PreparedJob } from "./insert.js";
-import { checkText } from "./validate.js";
+import { canonicalJson, checkText } from "./validate.js";
 
 /**
  * Unique job options, as Oban documents them (the facts carry over, the code does not):
@@ -152,12 +152,3 @@ export function uniqueLockKey(prefix: string, spec: UniqueSpec, match: UniqueMat
   return createHash("sha256").update(text).digest().readBigInt64BE(0);
 }
 
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (value instanceof Date) return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-}

@@ -68,11 +68,16 @@ export function normaliseTags(tags: unknown, field = "tags"): string[] {
   return [...seen];
 }
 
-/** Validates a JSON object (args, meta) and returns its serialised form, checking its size. */
-export function checkJsonObject(value: unknown, field: string, maxBytes = Infinity): string {
+/** Only the shape: a plain object (not an array, null, a class instance or a scalar). */
+export function checkPlainObject(value: unknown, field: string): void {
   if (value === null || typeof value !== "object" || Array.isArray(value) || !isPlain(value)) {
     throw invalid(field, `must be a JSON object (got ${describe(value)})`);
   }
+}
+
+/** Validates a JSON object (args, meta) and returns its serialised form, checking its size. */
+export function checkJsonObject(value: unknown, field: string, maxBytes = Infinity): string {
+  checkPlainObject(value, field);
   // The quick walk builds no paths; only a value it rejects is walked again to name the problem.
   if (!isStorableJson(value, 0)) checkJsonValue(value, field, new Set());
   const json = JSON.stringify(value);
@@ -173,4 +178,18 @@ function describe(value: unknown): string {
 
 function printable(text: string): string {
   return JSON.stringify(text).slice(1, -1);
+}
+
+/**
+ * Compact JSON with object keys sorted (undefined properties left out, as JSON does): the same text
+ * for the same value however it was built. Keys of unique locks and cron names are hashes of it.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (value instanceof Date) return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
 }

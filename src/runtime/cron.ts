@@ -84,7 +84,6 @@ export class CronScheduler {
   }
 
   private async evaluateOnce(now?: Date): Promise<CronRun | undefined> {
-    let due = 0;
     const result = await insertWhileLeading(
       this.pool,
       this.prefix,
@@ -93,16 +92,16 @@ export class CronScheduler {
         const minute = floorToMinute(at);
         const fresh = minute.getTime() > this.lastMinute && minute.getTime() > leaderSince.getTime();
         const picked = this.schedules.filter((s) => (s.expression.reboot ? !this.rebooted : fresh && s.expression.matches(minute)));
-        due = minute.getTime();
         return picked.map((s) => s.job(minute));
       },
       now,
     );
     if (!result) return undefined;
+    const minute = floorToMinute(result.clock.now);
     // Only once committed: a failed insert is retried within the same minute by the next tick.
-    this.lastMinute = Math.max(this.lastMinute, due);
+    this.lastMinute = Math.max(this.lastMinute, minute.getTime());
     this.rebooted = true;
-    return { at: result.clock.now, minute: new Date(due), leaderSince: result.clock.leaderSince, jobs: result.jobs };
+    return { at: result.clock.now, minute, leaderSince: result.clock.leaderSince, jobs: result.jobs };
   }
 
   private async tick(): Promise<number> {

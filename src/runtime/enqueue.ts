@@ -1,9 +1,9 @@
 import type { Queryable } from "../db/pool.js";
-import { checkJsonObject } from "../engine/validate.js";
+import { checkPlainObject } from "../engine/validate.js";
 import { insertJobs, prepareJob, type InsertOptions, type JobSpec } from "../engine/insert.js";
 import { insertUnique, normaliseUnique } from "../engine/unique.js";
 import type { Job } from "../engine/job.js";
-import { ObanError } from "../errors.js";
+import { ObanError, invalid } from "../errors.js";
 import type { Args, EnqueueOptions, EnqueuedJob, Worker } from "../worker.js";
 import type { Oban } from "./oban.js";
 
@@ -20,14 +20,20 @@ export interface EnqueueTarget {
 // Imported on first use: oban.ts imports the workers' module graph, which imports this one.
 let obanModule: typeof import("./oban.js") | undefined;
 
+/** What jobSpec reads of a worker: its name and default options (a crontab entry may name a worker this process does not define). */
+export type WorkerDefaults<A extends Args = Args> = { name: string; options: Pick<Partial<Worker<A>["options"]>, "queue" | "priority" | "maxAttempts" | "tags" | "meta"> };
+
 /**
  * One job as the caller asked for it, over the worker's defaults: options win, tags and meta are
- * merged. Shared with performJob (oban-ts/testing), so a test builds the job enqueue would.
+ * merged. Shared with performJob (oban-ts/testing), so a test builds the job enqueue would, and with
+ * crontab entries.
  */
-export function jobSpec<A extends Args>(worker: Worker<A>, args: A, options: InsertOptions): JobSpec {
+export function jobSpec<A extends Args>(worker: WorkerDefaults<A>, args: A, options: InsertOptions): JobSpec {
   const defaults = worker.options;
-  // Checked before merging: spread into the defaults, an array or a string would become an object.
-  if (options.meta !== undefined) checkJsonObject(options.meta, "meta");
+  // Shapes are checked before merging (spread into the defaults, an array or a string would become
+  // an object, a string tag list its characters); the contents are checked once, merged, by prepareJob.
+  if (options.meta !== undefined) checkPlainObject(options.meta, "meta");
+  if (options.tags !== undefined && !Array.isArray(options.tags)) throw invalid("tags", "must be an array of strings");
   return {
     worker: worker.name,
     args,

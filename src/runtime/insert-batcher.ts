@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { INSERT_CHUNK, INSERT_CHUNK_BYTES, chunkJobs, insertJobs, type PreparedJob } from "../engine/insert.js";
+import { INSERT_CHUNK, INSERT_CHUNK_BYTES, insertJobs, type PreparedJob } from "../engine/insert.js";
 import type { Job } from "../engine/job.js";
 
 /** Calls with this many jobs get a statement of their own instead of joining the shared one. */
@@ -7,6 +7,8 @@ const ALONE = 1_000;
 
 interface Waiting {
   jobs: PreparedJob[];
+  /** Their args JSON length, counted once. */
+  bytes: number;
   resolve: (jobs: Job[]) => void;
   reject: (error: unknown) => void;
 }
@@ -34,9 +36,11 @@ export class InsertBatcher {
   ) {}
 
   insert(jobs: PreparedJob[]): Promise<Job[]> {
-    if (jobs.length >= ALONE || chunkJobs(jobs).length > 1) return insertJobs(this.pool, this.prefix, jobs);
+    // ALONE is below INSERT_CHUNK, so what joins fits one statement by count; size is checked here.
+    const bytes = argsLength(jobs);
+    if (jobs.length >= ALONE || bytes > INSERT_CHUNK_BYTES) return insertJobs(this.pool, this.prefix, jobs);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ jobs, resolve, reject });
+      this.waiting.push({ jobs, bytes, resolve, reject });
       if (!this.flushDue && !this.writing) void this.flush();
     });
   }
@@ -61,12 +65,12 @@ export class InsertBatcher {
     const batch: Waiting[] = [];
     let rows = 0;
     let bytes = 0;
-    const fits = (w: Waiting) => rows + w.jobs.length <= INSERT_CHUNK && bytes + argsLength(w.jobs) <= INSERT_CHUNK_BYTES;
+    const fits = (w: Waiting) => rows + w.jobs.length <= INSERT_CHUNK && bytes + w.bytes <= INSERT_CHUNK_BYTES;
     while (this.waiting.length > 0 && (batch.length === 0 || fits(this.waiting[0]))) {
       const next = this.waiting.shift()!;
       batch.push(next);
       rows += next.jobs.length;
-      bytes += argsLength(next.jobs);
+      bytes += next.bytes;
     }
     if (batch.length === 0) return;
     this.writing = true;

@@ -5,7 +5,7 @@
  * overlapping executions, jobs left executing, time to drain after the last fault.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type pg from "pg";
@@ -15,8 +15,8 @@ import { ensureEmbedded, stopEmbedded } from "../../src/db/embedded.js";
 import { insertJobs, prepareJob } from "../../src/engine/insert.js";
 import { BIN, ROOT, cliEnv } from "../support/cli.js";
 import { createSchema } from "../support/schemas.js";
+import { sleep, waitFor as waitUntil } from "../support/wait.js";
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ── the database ─────────────────────────────────────────────────────────────────────────────
 
@@ -257,16 +257,6 @@ export async function killAll(nodes: WorkNode[]): Promise<void> {
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-export async function waitUntil<T>(what: string, check: () => Promise<T> | T, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
 /** Retries a harness query through a database restart. */
 export async function retryDb<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -430,4 +420,4 @@ export function runOban(args: string[], options: { input?: string; env?: Record<
   });
 }
 
-export { existsSync, quoteIdent };
+export { quoteIdent, sleep, waitUntil };

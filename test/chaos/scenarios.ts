@@ -671,4 +671,4 @@ export async function concurrentMigrate(ctx: Ctx, _profile: Profile): Promise<Fi
   }
 }
 
-export { openCtx, ChaosServer, retryDb };
+export { openCtx, ChaosServer };
