@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type pg from "pg";
-import { createPool } from "../src/db/pool.js";
 import { Oban, ObanError, defineWorker, parseExpression, type CronEntry } from "../src/index.js";
 import { cronName } from "../src/cron/crontab.js";
-import { createSchema, testDatabaseUrl } from "./support/schemas.js";
+import { testDatabaseUrl, useSchema } from "./support/schemas.js";
 import { waitFor } from "./support/wait.js";
 
 // Expressions without a time zone are UTC (as in Oban), whatever the process's zone: a library that
@@ -13,27 +11,15 @@ import { waitFor } from "./support/wait.js";
 process.env.TZ = "Asia/Kolkata";
 
 const test = suite("cron");
-let pool: pg.Pool;
-let prefix: string;
-let drop: () => Promise<void>;
+const schema = useSchema(test, "ours", 4, ["oban_jobs", "oban_peers"]);
 const running: Oban[] = [];
 
-test.before(async () => {
-  pool = createPool(testDatabaseUrl(), { max: 4 });
-  ({ prefix, drop } = await createSchema(pool, "ours"));
-});
-test.after(async () => {
-  await drop();
-  await pool.end();
-});
 test.after.each(async () => {
   await Promise.all(running.splice(0).map((o) => o.stop({ grace: 0 })));
-  await pool.query(`DELETE FROM "${prefix}".oban_jobs`);
-  await pool.query(`DELETE FROM "${prefix}".oban_peers`);
 });
 
 const start = async (crontab: CronEntry[], extra: Record<string, unknown> = {}) => {
-  const oban = await Oban.start({ databaseUrl: testDatabaseUrl(), prefix, crontab, leaderTtl: 10_000, ...extra });
+  const oban = await Oban.start({ databaseUrl: testDatabaseUrl(), prefix: schema.prefix, crontab, leaderTtl: 10_000, ...extra });
   running.push(oban);
   return oban;
 };
@@ -132,7 +118,7 @@ const Report = defineWorker<{ full?: boolean }>({
 
 test("Oban.start refuses an invalid crontab with an ObanError naming the entry, before touching the database", async () => {
   const refused = async (crontab: unknown, reason: RegExp) => {
-    const error = await Oban.start({ databaseUrl: "postgres://nobody@127.0.0.1:1/none", prefix, crontab: crontab as CronEntry[] }).then(
+    const error = await Oban.start({ databaseUrl: "postgres://nobody@127.0.0.1:1/none", prefix: schema.prefix, crontab: crontab as CronEntry[] }).then(
       (o) => (running.push(o), undefined),
       (e) => e,
     );
@@ -152,8 +138,8 @@ test("Oban.start refuses an invalid crontab with an ObanError naming the entry, 
 
 const cronRows = async (where = "true") =>
   (
-    await pool.query(
-      `SELECT worker, queue, priority, max_attempts, tags, meta, args, scheduled_at FROM "${prefix}".oban_jobs WHERE ${where} ORDER BY scheduled_at, id`,
+    await schema.pool.query(
+      `SELECT worker, queue, priority, max_attempts, tags, meta, args, scheduled_at FROM "${schema.prefix}".oban_jobs WHERE ${where} ORDER BY scheduled_at, id`,
     )
   ).rows;
 
@@ -210,14 +196,14 @@ test("two instances on one schema: only the leader inserts, one job per minute; 
   // 10:04:30, must not insert 10:04 again, but does insert 10:05.
   await leader.stop({ grace: 0 });
   await waitFor("the follower leads", () => follower.isLeader, 15_000);
-  await pool.query(`UPDATE "${prefix}".oban_peers SET started_at = '2031-03-01 10:04:30' WHERE node = $1`, [follower.identity]);
+  await schema.pool.query(`UPDATE "${schema.prefix}".oban_peers SET started_at = '2031-03-01 10:04:30' WHERE node = $1`, [follower.identity]);
   const same = await follower.cron!.evaluate(at("2031-03-01T10:04:40Z"));
   assert.equal(same?.jobs, [], "the minute the lease changed hands belongs to the old leader");
   await follower.cron!.evaluate(at("2031-03-01T10:05:01Z"));
   assert.equal([await countAt("2031-03-01 10:04:00"), await countAt("2031-03-01 10:05:00")], [1, 1]);
 
   // A leader whose lease went to someone else (it has not noticed yet) inserts nothing.
-  await pool.query(`UPDATE "${prefix}".oban_peers SET node = 'someone-else' WHERE node = $1`, [follower.identity]);
+  await schema.pool.query(`UPDATE "${schema.prefix}".oban_peers SET node = 'someone-else' WHERE node = $1`, [follower.identity]);
   assert.is(await follower.cron!.evaluate(at("2031-03-01T10:06:01Z")), undefined);
   assert.is(await countAt("2031-03-01 10:06:00"), 0);
 });

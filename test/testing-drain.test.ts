@@ -170,6 +170,21 @@ const Counted = defineWorker({
   },
 });
 
+test("drainQueue runs only the instance's own workers, as its producers would", async () => {
+  const narrow = await Oban.start({ databaseUrl: testDatabaseUrl(), prefix: db.prefix, queues: {}, workers: [Outcomes], leader: false, notifier: false });
+  try {
+    const mine = await Outcomes.enqueue({ kind: "ok" }, { queue: "narrow", oban: narrow });
+    const other = await Counted.enqueue({}, { queue: "narrow", oban: narrow }); // defined in this process, not in `narrow`
+    const result = await drainQueue({ queue: "narrow", oban: narrow });
+    assert.is(result.completed, 1);
+    assert.is((await row(mine.id)).state, "completed");
+    assert.is((await row(other.id)).state, "retryable");
+    assert.match(String(result.failures.map((f) => (f.error as Error).message)), /unknown worker "Testing.Counted"/);
+  } finally {
+    await narrow.stop();
+  }
+});
+
 test("drainQueue is safe beside a running instance on the same queue: every job runs once", async () => {
   countedRuns = [];
   const busy = await Oban.start({

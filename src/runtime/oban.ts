@@ -127,6 +127,7 @@ export class Oban extends EventEmitter {
   readonly maxArgsBytes: number;
   private cluster: Cluster | undefined;
   private cronService: CronScheduler | undefined;
+  private workerSet: ReadonlyMap<string, Worker<any>> = new Map();
   private listenLost = false;
   private readonly acker: Acker;
   private readonly hotPool: pg.Pool;
@@ -181,6 +182,7 @@ export class Oban extends EventEmitter {
   }
 
   private async startServices(queues: [string, number][], workers: ReadonlyMap<string, Worker<any>>, schedules: CronSchedule[]): Promise<void> {
+    this.workerSet = workers;
     for (const [queue, limit] of queues) {
       const producer = new Producer({
         queue,
@@ -283,6 +285,11 @@ export class Oban extends EventEmitter {
    */
   get cron(): CronScheduler | undefined {
     return this.cronService;
+  }
+
+  /** The workers this instance runs jobs with: the `workers` option, else every defined worker. */
+  get workers(): ReadonlyMap<string, Worker<any>> {
+    return this.workerSet;
   }
 
   /** Whether this node currently holds the leader lease. */

@@ -7,7 +7,6 @@ import { checkQueue, checkScheduledAt } from "../engine/validate.js";
 import { invalid } from "../errors.js";
 import { execute } from "../runtime/executor.js";
 import type { JobEvent, Oban } from "../runtime/oban.js";
-import { registeredWorkers } from "../worker.js";
 import { targetOban } from "./target.js";
 
 export interface DrainOptions {
@@ -79,7 +78,8 @@ function stageUntil(withScheduled: DrainOptions["withScheduled"]): Date | "infin
 }
 
 async function runRound(oban: Oban, jobs: Job[], result: DrainResult): Promise<void> {
-  const workers = registeredWorkers();
+  // The instance's own workers: a job its producers would not run must not run here either.
+  const workers = oban.workers;
   let next = 0;
   try {
     while (next < jobs.length) {
